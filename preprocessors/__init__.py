@@ -1,0 +1,1 @@
+"""Preprocessors: spec-declared transformations between records and models."""

@@ -1,0 +1,1 @@
+"""Research pipelines built on t2r (each project in its own subpackage)."""

@@ -1,0 +1,58 @@
+"""Installs t2r, preprocessors and research: `pip install -e .`."""
+
+import os
+
+import setuptools
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _version() -> str:
+  scope = {}
+  with open(os.path.join(_HERE, 't2r', 'version.py')) as f:
+    exec(f.read(), scope)  # pylint: disable=exec-used
+  return scope['__version__']
+
+
+with open(os.path.join(_HERE, 'README.md')) as f:
+  _LONG_DESCRIPTION = f.read()
+
+setuptools.setup(
+    name='t2r',
+    version=_version(),
+    description=('Tensor2Robot-style robot learning on TensorFlow 2: '
+                 'spec-declared models, tf.data pipelines, SavedModel policies.'),
+    long_description=_LONG_DESCRIPTION,
+    long_description_content_type='text/markdown',
+    packages=setuptools.find_packages(
+        include=['t2r', 't2r.*', 'preprocessors', 'preprocessors.*',
+                 'research', 'research.*']),
+    package_data={'research': ['*/configs/*.gin']},
+    python_requires='>=3.10,<3.13',
+    install_requires=[
+        'tensorflow~=2.21.0',
+        'tf-keras~=2.21.0',
+        'gin-config>=0.5.0',
+        'numpy>=1.26',
+        # The committed t2r/proto/t2r_pb2.py was generated for protobuf 7.35.
+        'protobuf>=7.35.1,<8',
+        'absl-py>=2.1',
+        'pillow>=10',
+    ],
+    extras_require={
+        'sim': ['pybullet>=3.2.6', 'gymnasium>=1.0'],
+        'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'grpcio-tools==1.85.1',
+                'psutil>=5.9'],
+    },
+    entry_points={
+        'console_scripts': [
+            't2r-spec-demo=t2r.bin.spec_demo:main',
+        ],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3.10',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'License :: OSI Approved :: Apache Software License',
+    ],
+)

@@ -1,0 +1,42 @@
+"""The spec system: declare a model's tensors once, derive everything else.
+
+Example:
+  >>> from t2r import specs
+  >>> feature_spec = specs.TensorSpecStruct()
+  >>> feature_spec.state = specs.ExtendedTensorSpec((8,), tf.float32, name='s')
+  >>> specs.make_random_numpy(feature_spec, batch_size=2, seed=0).state.shape
+  (2, 8)
+"""
+
+from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
+from t2r.specs.extended_tensor_spec import is_encoded_image_spec
+from t2r.specs.feature_dict import pad_or_clip_tensor_to_spec_shape
+from t2r.specs.feature_dict import record_dtype
+from t2r.specs.feature_dict import tensorspec_to_feature_dict
+from t2r.specs.numpy_makers import make_constant_numpy
+from t2r.specs.numpy_makers import make_random_numpy
+from t2r.specs.placeholders import make_batched_spec_structure
+from t2r.specs.placeholders import make_input_signature
+from t2r.specs.placeholders import make_placeholders
+from t2r.specs.placeholders import map_feed_dict
+from t2r.specs.proto_conversion import make_t2r_assets
+from t2r.specs.proto_conversion import read_t2r_assets
+from t2r.specs.proto_conversion import spec_structure_from_proto
+from t2r.specs.proto_conversion import spec_structure_to_proto
+from t2r.specs.proto_conversion import write_t2r_assets
+from t2r.specs.structure import add_sequence_length_specs
+from t2r.specs.structure import copy_tensorspec
+from t2r.specs.structure import dataset_keys
+from t2r.specs.structure import filter_required_flat_tensor_spec
+from t2r.specs.structure import filter_spec_structure_by_dataset
+from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import pack_flat_sequence_to_spec_structure
+from t2r.specs.structure import spec_name
+from t2r.specs.tensor_spec_struct import SpecStructKeyError
+from t2r.specs.tensor_spec_struct import TensorSpecStruct
+from t2r.specs.validation import assert_equal
+from t2r.specs.validation import assert_required
+from t2r.specs.validation import assert_valid_spec_structure
+from t2r.specs.validation import check_value_matches_spec
+from t2r.specs.validation import validate_and_flatten
+from t2r.specs.validation import validate_and_pack
