@@ -8,6 +8,7 @@ editing the .proto (needs the `dev` extra):
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -23,14 +24,18 @@ def generate(output_dir: str) -> str:
   Raises:
     RuntimeError: If protoc reports an error.
   """
-  from grpc_tools import protoc  # pylint: disable=g-import-not-at-top
-  status = protoc.main([
-      'grpc_tools.protoc', f'-I{PROTO_DIR}', f'--python_out={output_dir}',
+  # protoc runs in its own process: its bundled protobuf C++ runtime crashes
+  # when loaded into a process that already holds TensorFlow's.
+  result = subprocess.run([
+      sys.executable, '-m', 'grpc_tools.protoc', f'-I{PROTO_DIR}',
+      f'--python_out={output_dir}',
       os.path.join(PROTO_DIR, 't2r.proto')
-  ])
-  if status != 0:
-    raise RuntimeError(f'protoc failed with status {status} on '
-                       f'{os.path.join(PROTO_DIR, "t2r.proto")}.')
+  ], capture_output=True, text=True, check=False)
+  if result.returncode != 0:
+    raise RuntimeError(
+        f'protoc failed with status {result.returncode} on '
+        f'{os.path.join(PROTO_DIR, "t2r.proto")}: {result.stderr.strip()} '
+        '(is grpcio-tools installed? `pip install -e ".[dev]"`)')
   return os.path.join(output_dir, 't2r_pb2.py')
 
 

@@ -146,7 +146,7 @@ class TensorSpecStruct(dict):
 
   def _set_leaf(self, path: str, value: Any):
     root = self._owner()
-    if path not in root:
+    if not dict.__contains__(root, path):
       parts = path.split(_SEPARATOR)
       for i in range(1, len(parts)):
         parent = _SEPARATOR.join(parts[:i])
