@@ -1,0 +1,3 @@
+"""Reusable tf-keras layers for robot perception networks."""
+
+from t2r.layers.spatial_softmax import SpatialSoftmax
