@@ -1,7 +1,5 @@
-"""Shared pytest setup: quiet TensorFlow logs and a repo-root path helper."""
+"""Shared pytest setup: quiet TensorFlow C++ logs."""
 
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

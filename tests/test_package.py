@@ -5,9 +5,9 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
-
 import t2r
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_mode_keys_use_tf_estimator_strings():
