@@ -1,0 +1,22 @@
+"""Spec-generated data: parse and write records, and input generators.
+
+Example:
+  >>> from t2r import data
+  >>> generator = data.DefaultRecordInputGenerator(
+  ...     file_patterns='/data/replay-*.tfrecord', batch_size=32)
+  >>> generator.set_specification_from_model(model, t2r.ModeKeys.TRAIN)
+  >>> dataset = generator.create_dataset(t2r.ModeKeys.TRAIN)
+"""
+
+from t2r.data.abstract_input_generator import AbstractInputGenerator
+from t2r.data.encoding import ExampleEncoder
+from t2r.data.encoding import encode_example
+from t2r.data.file_patterns import get_data_format_and_filenames
+from t2r.data.parsing import create_parse_tf_example_fn
+from t2r.data.parsing import optional_names_present_in_record
+from t2r.data.record_input_generator import DefaultRecordInputGenerator
+from t2r.data.replay_writer import TFRecordReplayWriter
+from t2r.data.synthetic_input_generators import DefaultConstantInputGenerator
+from t2r.data.synthetic_input_generators import DefaultRandomInputGenerator
+from t2r.data.synthetic_input_generators import GeneratorInputGenerator
+from t2r.data.weighted_input_generator import WeightedRecordInputGenerator

@@ -1,0 +1,309 @@
+"""`DefaultRecordInputGenerator`: the spec-derived pipeline over TFRecords.
+
+  files (shuffled in TRAIN) -> parallel interleave of TFRecord readers
+  -> shuffle + repeat -> batch serialized records -> parse + decode (one
+  batched parse per batch) -> preprocess(mode) -> prefetch
+
+Records carry their file name through the pipeline, so a corrupt record or an
+undecodable image fails naming its file and feature (or is skipped and
+counted with `skip_corrupt_records=True`); the checks cost the fast path a
+few percent of CPU at most (see benchmarks/input_pipeline.py).
+"""
+
+import os
+from typing import Dict, List, Optional, Tuple
+
+from absl import logging
+import gin
+import tensorflow as tf
+
+from t2r import specs
+from t2r.data import abstract_input_generator
+from t2r.data import corrupt_record_log
+from t2r.data import file_patterns as file_patterns_lib
+from t2r.data import guarded_parsing
+from t2r.data import parsing
+from t2r.data import record_reading
+from t2r.modes import ModeKeys
+
+_COMPRESSION_TYPES = (None, '', 'GZIP', 'ZLIB')
+
+
+def _num_cpus() -> int:
+  return max(2, len(os.sched_getaffinity(0)) if hasattr(
+      os, 'sched_getaffinity') else os.cpu_count() or 2)
+
+
+def _first_record(filenames: List[str], compression_type: str,
+                  skip_corrupt: bool) -> Tuple[Optional[bytes], Optional[str]]:
+  """The first record of the first non-empty file, with that file's name."""
+  for filename in filenames:
+    dataset = tf.data.TFRecordDataset(filename, compression_type)
+    try:
+      for record in dataset.take(1):
+        return record.numpy(), filename
+    except tf.errors.DataLossError as e:
+      if not skip_corrupt:
+        raise ValueError(
+            f'The first record of {filename} is corrupt ({e.message}); rewrite '
+            'or remove the file, or pass skip_corrupt_records=True.') from e
+  return None, None
+
+
+@gin.configurable
+class DefaultRecordInputGenerator(
+    abstract_input_generator.AbstractInputGenerator):
+  """Reads, parses and preprocesses TFRecords of tf.train.(Sequence)Examples.
+
+  Example:
+    >>> generator = DefaultRecordInputGenerator(
+    ...     file_patterns='tfrecord:/data/train-*', batch_size=32, seed=1)
+    >>> generator.set_specification_from_model(model, ModeKeys.TRAIN)
+    >>> dataset = generator.create_dataset(ModeKeys.TRAIN)
+
+  Order: in TRAIN, files and records are shuffled; EVAL and PREDICT read the
+  files in sorted order. With a `seed` the order is the same on every run
+  (interleave and parallel maps keep their order); without one, TRAIN lets
+  parallel stages deliver out of order for throughput.
+
+  Several record streams (specs with different `dataset_key`s, e.g. one file
+  set per camera) are read from `dataset_map` and zipped record by record in
+  file order, so the i-th records of all streams form one example; their
+  files are then not shuffled (the zipped records still are).
+
+  Bad data: a damaged or truncated TFRecord file, or a record that does not
+  parse or decode (e.g. a broken JPEG), fails the iteration (also inside
+  tf-keras `fit`) with a `tf.errors.InvalidArgumentError` naming the file,
+  and for records the feature and TensorFlow's reason.
+
+  Args:
+    file_patterns: Comma-separated globs (optionally 'tfrecord:'-prefixed),
+      for specs with a single dataset key.
+    dataset_map: `{dataset_key: file_patterns}` for specs with several
+      dataset keys. Exactly one of `file_patterns` and `dataset_map`.
+    batch_size: Examples per batch (global batch size under a strategy).
+    shuffle_buffer_size: Records in the TRAIN shuffle buffer.
+    num_epochs: Passes over the data; None repeats forever (training, or
+      evaluation for a fixed number of steps), 1 gives a finite single pass
+      (e.g. a full evaluation).
+    drop_remainder: Drop a last partial batch (static batch dimension).
+      None: drop it when repeating forever (no partial batch can occur, and
+      the batch dimension becomes static), keep it for a finite number of
+      epochs so every record is seen.
+    seed: Seed of the file and record shuffles; also makes the order
+      deterministic.
+    cycle_length: Files read concurrently; None uses the number of CPUs.
+    compression_type: 'GZIP', 'ZLIB', '' (none) or None (detect GZIP from the
+      first file's magic bytes).
+    read_buffer_size_bytes: Read buffer per file; None uses TensorFlow's.
+    skip_corrupt_records: Skip (and log, see `skipped_records`) records that
+      cannot be read or parsed instead of failing. Batches that held a bad
+      record come out smaller, so the batch dimension is not static.
+
+  Raises:
+    ValueError: For invalid arguments (both or neither of file_patterns and
+      dataset_map, a non-positive buffer size, an unknown compression).
+  """
+
+  def __init__(self,
+               file_patterns: Optional[str] = None,
+               dataset_map: Optional[Dict[str, str]] = None,
+               batch_size: int = 32,
+               shuffle_buffer_size: int = 500,
+               num_epochs: Optional[int] = None,
+               drop_remainder: Optional[bool] = None,
+               seed: Optional[int] = None,
+               cycle_length: Optional[int] = None,
+               compression_type: Optional[str] = None,
+               read_buffer_size_bytes: Optional[int] = None,
+               skip_corrupt_records: bool = False):
+    super().__init__(batch_size=batch_size)
+    if bool(file_patterns) == bool(dataset_map):
+      raise ValueError(
+          'Pass exactly one of file_patterns (a comma-separated glob string) '
+          'and dataset_map ({dataset_key: file_patterns} for specs with '
+          f'several dataset keys); got file_patterns={file_patterns!r}, '
+          f'dataset_map={dataset_map!r}.')
+    for name, value in (('shuffle_buffer_size', shuffle_buffer_size),
+                        ('num_epochs', num_epochs),
+                        ('cycle_length', cycle_length),
+                        ('read_buffer_size_bytes', read_buffer_size_bytes)):
+      if value is not None and (isinstance(value, bool) or
+                                not isinstance(value, int) or value <= 0):
+        raise ValueError(f'{name} must be a positive int or None, got '
+                         f'{value!r}.')
+    if compression_type not in _COMPRESSION_TYPES:
+      raise ValueError(
+          f'compression_type must be one of {list(_COMPRESSION_TYPES)}, got '
+          f'{compression_type!r}.')
+    self._file_patterns = file_patterns
+    self._dataset_map = dataset_map
+    self._shuffle_buffer_size = shuffle_buffer_size
+    self._num_epochs = num_epochs
+    self._drop_remainder = drop_remainder
+    self._seed = seed
+    self._cycle_length = cycle_length
+    self._compression_type = compression_type
+    self._read_buffer_size_bytes = read_buffer_size_bytes
+    self._skip_corrupt_records = skip_corrupt_records
+    self._corrupt_log = corrupt_record_log.CorruptRecordLog()
+
+  @property
+  def skipped_records(self) -> int:
+    """Records skipped as corrupt so far (`skip_corrupt_records=True`)."""
+    return self._corrupt_log.skipped_records
+
+  @property
+  def truncated_files(self) -> List[str]:
+    """Files whose unreadable tail was skipped so far."""
+    return self._corrupt_log.truncated_files
+
+  def _is_deterministic(self, mode: str) -> bool:
+    return self._seed is not None or mode != ModeKeys.TRAIN
+
+  def _filenames_by_stream(self) -> Dict[Optional[str], List[str]]:
+    """Files per dataset key (key None: the single stream of file_patterns)."""
+    keys = specs.dataset_keys([self._feature_spec, self._label_spec])
+    if self._file_patterns:
+      if len(keys) > 1:
+        raise ValueError(
+            f'The specs read several record streams (dataset keys {keys}); '
+            'pass dataset_map={dataset_key: file_patterns} instead of '
+            'file_patterns.')
+      _, filenames = file_patterns_lib.get_data_format_and_filenames(
+          self._file_patterns)
+      return {None: filenames}
+    missing = [key for key in keys if key not in self._dataset_map]
+    if missing:
+      raise ValueError(
+          f'The specs read the dataset keys {keys} but dataset_map only has '
+          f'{sorted(self._dataset_map)}; add file patterns for {missing}.')
+    _, filenames = file_patterns_lib.get_data_format_and_filenames_map(
+        {key: self._dataset_map[key] for key in keys})
+    return filenames
+
+  def _present_optional_names(self, filenames_by_stream, compression) -> set:
+    """Which optional specs the records hold, from each stream's 1st record."""
+    present = set()
+    for key, filenames in filenames_by_stream.items():
+      record, filename = _first_record(filenames, compression[key],
+                                       self._skip_corrupt_records)
+      if record is None:
+        continue  # Only empty files: the pipeline yields nothing anyway.
+      present |= parsing.optional_names_present_in_record(
+          record, self._feature_spec, self._label_spec, dataset_key=key,
+          source_description=filename)
+    return present
+
+  def _create_dataset(self, mode, batch_size, input_context):
+    records, present = self._records(self._filenames_by_stream(), mode,
+                                     input_context)
+    records = records.repeat(self._num_epochs)
+    drop_remainder = self._drop_remainder
+    if drop_remainder is None:
+      drop_remainder = self._num_epochs is None
+    return self._parse(
+        records.batch(batch_size, drop_remainder=drop_remainder), present,
+        mode)
+
+  def _records(
+      self, filenames_by_stream: Dict[Optional[str], List[str]], mode: str,
+      input_context: Optional[tf.distribute.InputContext]
+  ) -> Tuple[tf.data.Dataset, set]:
+    """Shuffled (in TRAIN) (record, filename) pairs and the optional names.
+
+    Args:
+      filenames_by_stream: Files per dataset key (None: a single stream).
+      mode: A `ModeKeys` value.
+      input_context: The distribution input context, or None.
+
+    Returns:
+      `(records, present)`: a dataset of `(serialized, filename)` pairs
+      (`{dataset_key: ...}` dicts for several streams), one pass over the
+      files; and the names of the optional specs the records hold.
+    """
+    compression = {
+        key: (self._compression_type if self._compression_type is not None
+              else file_patterns_lib.detect_compression_type(filenames[0]))
+        for key, filenames in filenames_by_stream.items()
+    }
+    present = self._present_optional_names(filenames_by_stream, compression)
+    is_train = mode == ModeKeys.TRAIN
+    deterministic = self._is_deterministic(mode)
+    single_stream = len(filenames_by_stream) == 1
+    streams = {
+        key: self._read_stream(filenames, compression[key],
+                               shuffle_files=is_train and single_stream,
+                               deterministic=deterministic or
+                               not single_stream,
+                               input_context=input_context if single_stream
+                               else None)
+        for key, filenames in filenames_by_stream.items()
+    }
+    if single_stream:
+      records = next(iter(streams.values()))
+    else:
+      records = tf.data.Dataset.zip(streams).map(
+          lambda pairs: ({k: p[0] for k, p in pairs.items()},
+                         {k: p[1] for k, p in pairs.items()}))
+      if input_context is not None:
+        records = records.shard(input_context.num_input_pipelines,
+                                input_context.input_pipeline_id)
+    if is_train:
+      records = records.shuffle(
+          self._shuffle_buffer_size, seed=self._seed,
+          reshuffle_each_iteration=True)
+    return records, present
+
+  def _parse(self, batches: tf.data.Dataset, present: set,
+             mode: str) -> tf.data.Dataset:
+    """Parses batches of (serialized, filenames) into (features, labels)."""
+    deterministic = self._is_deterministic(mode)
+    parse_fn = parsing.create_parse_tf_example_fn(
+        self._feature_spec, self._label_spec, present_optional_names=present)
+    dataset = guarded_parsing.parse_batches(
+        batches, parse_fn, self._feature_spec, self._label_spec,
+        present_optional_names=frozenset(present),
+        skip_corrupt=self._skip_corrupt_records, log=self._corrupt_log,
+        num_parallel_batches=_num_cpus(), deterministic=deterministic)
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    return dataset.with_options(options)
+
+  def _read_stream(self, filenames: List[str], compression_type: str,
+                   shuffle_files: bool, deterministic: bool,
+                   input_context: Optional[tf.distribute.InputContext]):
+    """(record, filename) pairs of one stream, read by a parallel interleave."""
+    sizes = record_reading.file_sizes(filenames, compression_type)
+    files = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(filenames, tf.string), tf.constant(sizes, tf.int64)))
+    shard_records = False
+    if input_context is not None and input_context.num_input_pipelines > 1:
+      if len(filenames) >= input_context.num_input_pipelines:
+        files = files.shard(input_context.num_input_pipelines,
+                            input_context.input_pipeline_id)
+      else:
+        logging.warning(
+            'Only %d files for %d input pipelines: every pipeline reads all '
+            'files and keeps its share of the records.', len(filenames),
+            input_context.num_input_pipelines)
+        shard_records = True
+    if shuffle_files:
+      files = files.shuffle(len(filenames), seed=self._seed,
+                            reshuffle_each_iteration=True)
+
+    def read(filename, size):
+      return record_reading.read_records_with_filenames(
+          filename, size, compression_type, self._read_buffer_size_bytes,
+          self._skip_corrupt_records, self._corrupt_log)
+
+    records = files.interleave(
+        read,
+        cycle_length=min(self._cycle_length or _num_cpus(), len(filenames)),
+        block_length=1,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=deterministic)
+    if shard_records:
+      records = records.shard(input_context.num_input_pipelines,
+                              input_context.input_pipeline_id)
+    return records

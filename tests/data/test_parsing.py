@@ -1,0 +1,305 @@
+"""create_parse_tf_example_fn: batched parsing, eager and in a tf.data map."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from t2r import specs
+from t2r.data import encoding
+from t2r.data import parsing
+
+Spec = specs.ExtendedTensorSpec
+
+
+def _struct(**entries):
+  return specs.TensorSpecStruct(entries)
+
+
+def _image_spec(**kwargs):
+  return Spec((4, 6, 3), tf.uint8, name='image', data_format='jpeg', **kwargs)
+
+
+def _pixels(value, shape=(4, 6, 3)):
+  return np.full(shape, value, np.uint8)
+
+
+def _map_over_batches(parse_fn, records, batch_size):
+  dataset = tf.data.Dataset.from_tensor_slices(records).batch(batch_size)
+  return list(dataset.map(parse_fn))
+
+
+def test_traced_map_matches_eager_call():
+  feature_spec = _struct(
+      image=_image_spec(), state=Spec((2,), tf.float16, name='state'))
+  label_spec = _struct(reward=Spec((), tf.float32, name='reward'))
+  encoder = encoding.ExampleEncoder(feature_spec, label_spec)
+  records = [
+      encoder.encode({
+          'image': _pixels(40 * i),
+          'state': np.full(2, i, np.float16)
+      }, {'reward': np.float32(i)}) for i in range(4)
+  ]
+  parse_fn = parsing.create_parse_tf_example_fn(feature_spec, label_spec)
+  eager_features, eager_labels = parse_fn(records)
+  batches = _map_over_batches(parse_fn, records, batch_size=2)
+
+  assert len(batches) == 2
+  for index, (features, labels) in enumerate(batches):
+    assert isinstance(features, specs.TensorSpecStruct)
+    assert features.image.shape == (2, 4, 6, 3)
+    rows = slice(2 * index, 2 * index + 2)
+    np.testing.assert_array_equal(features.image.numpy(),
+                                  eager_features.image.numpy()[rows])
+    np.testing.assert_array_equal(features.state.numpy(),
+                                  eager_features.state.numpy()[rows])
+    np.testing.assert_array_equal(labels.reward.numpy(),
+                                  eager_labels.reward.numpy()[rows])
+
+
+def test_traced_map_has_static_shapes():
+  feature_spec = _struct(
+      image=_image_spec(), items=Spec((3,), tf.int64, varlen_default_value=0))
+  parse_fn = parsing.create_parse_tf_example_fn(feature_spec)
+  dataset = tf.data.Dataset.from_tensor_slices([b'']).batch(4).map(parse_fn)
+  features, _ = dataset.element_spec
+  assert features['image'].shape.as_list() == [None, 4, 6, 3]
+  assert features['items'].shape.as_list() == [None, 3]
+
+
+def test_features_and_labels_sharing_a_spec_are_parsed_once():
+  shared = Spec((2,), tf.float32, name='action')
+  feature_spec, label_spec = _struct(action=shared), _struct(target=shared)
+  record = encoding.encode_example(feature_spec,
+                                   {'action': np.ones(2, np.float32)})
+  features, labels = parsing.create_parse_tf_example_fn(
+      feature_spec, label_spec)([record])
+  assert labels.target is features.action
+
+
+def test_specs_sharing_a_name_must_agree():
+  feature_spec = _struct(a=Spec((2,), tf.float32, name='x'))
+  label_spec = _struct(b=Spec((3,), tf.float32, name='x'))
+  with pytest.raises(ValueError, match="share the name 'x' but differ"):
+    parsing.create_parse_tf_example_fn(feature_spec, label_spec)
+
+
+def test_fixed_length_specs_need_known_shapes():
+  with pytest.raises(ValueError, match=r"'state' \(name 's'\).*every dim"):
+    parsing.create_parse_tf_example_fn(
+        _struct(state=Spec((None,), tf.float32, name='s')))
+
+
+@pytest.mark.parametrize('serialized', [
+    tf.constant(b'record'),
+    tf.constant([[b'a', b'b']]),
+])
+def test_serialized_records_must_be_a_batch(serialized):
+  parse_fn = parsing.create_parse_tf_example_fn(
+      _struct(state=Spec((1,), tf.float32)))
+  with pytest.raises(ValueError, match='1-D batch of serialized records'):
+    parse_fn(serialized)
+
+
+def test_garbage_records_are_reported_eagerly():
+  parse_fn = parsing.create_parse_tf_example_fn(
+      _struct(state=Spec((1,), tf.float32)), source_description='bad.tfrecord')
+  with pytest.raises(ValueError,
+                     match='Record 0 of bad.tfrecord is not a serialized'):
+    parse_fn([b'\xff\xff\xff'])
+
+
+# Optional and required features.
+
+
+def _optional_spec():
+  return _struct(
+      state=Spec((1,), tf.float32, name='s'),
+      extra=Spec((2,), tf.int32, name='e', is_optional=True),
+      camera=_image_spec(is_optional=True))
+
+
+def test_optional_features_present_in_the_batch_are_parsed():
+  spec = _optional_spec()
+  record = encoding.encode_example(spec, {
+      'state': np.zeros(1, np.float32),
+      'extra': np.array([1, 2], np.int32),
+      'camera': _pixels(0)
+  })
+  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  assert list(features.keys()) == ['state', 'extra', 'camera']
+  np.testing.assert_array_equal(features.extra.numpy(), [[1, 2]])
+
+
+def test_optional_features_missing_from_the_batch_are_left_out():
+  spec = _optional_spec()
+  record = encoding.encode_example(spec, {'state': np.zeros(1, np.float32)})
+  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  assert list(features.keys()) == ['state']
+
+
+def test_present_optional_names_fix_the_output_structure_of_a_traced_map():
+  spec = _optional_spec()
+  record = encoding.encode_example(spec, {
+      'state': np.zeros(1, np.float32),
+      'extra': np.array([1, 2], np.int32)
+  })
+  present = parsing.optional_names_present_in_record(record, spec)
+  assert present == {'e'}
+  parse_fn = parsing.create_parse_tf_example_fn(
+      spec, present_optional_names=present)
+  (features, _), = _map_over_batches(parse_fn, [record], batch_size=1)
+  assert list(features.keys()) == ['state', 'extra']
+
+
+def test_optional_feature_missing_from_some_records_parses_as_zeros():
+  spec = _optional_spec()
+  with_optional = encoding.encode_example(spec, {
+      'state': np.zeros(1, np.float32),
+      'extra': np.array([1, 2], np.int32),
+      'camera': _pixels(200)
+  })
+  without = encoding.encode_example(spec, {'state': np.zeros(1, np.float32)})
+  parse_fn = parsing.create_parse_tf_example_fn(spec)
+  features, _ = parse_fn([with_optional, without])
+  np.testing.assert_array_equal(features.extra.numpy(), [[1, 2], [0, 0]])
+  assert features.camera.numpy()[0].min() > 150
+  np.testing.assert_array_equal(features.camera.numpy()[1], 0)
+
+
+def test_traced_map_without_present_names_assumes_all_present():
+  spec = _optional_spec()
+  record = encoding.encode_example(spec, {'state': np.ones(1, np.float32)})
+  parse_fn = parsing.create_parse_tf_example_fn(spec)
+  (features, _), = _map_over_batches(parse_fn, [record], batch_size=1)
+  assert list(features.keys()) == ['state', 'extra', 'camera']
+  np.testing.assert_array_equal(features.camera.numpy(), 0)
+
+
+def test_missing_required_feature_names_path_name_and_source():
+  written = _struct(other=Spec((1,), tf.float32, name='other'))
+  record = encoding.encode_example(written, {'other': np.zeros(1, np.float32)})
+  feature_spec = _struct(state=Spec((1,), tf.float32, name='s'))
+  parse_fn = parsing.create_parse_tf_example_fn(
+      feature_spec, source_description='/data/replay-00001.tfrecord')
+  with pytest.raises(
+      ValueError,
+      match=r"Record 0 of /data/replay-00001.tfrecord has no feature 's', "
+      r"which the required spec 'state' \(name 's'\) reads. It has "
+      r"\['other'\]"):
+    parse_fn([record])
+
+
+def test_optional_names_present_in_record_reports_a_missing_required_one():
+  feature_spec = _struct(state=Spec((1,), tf.float32, name='s'))
+  label_spec = _struct(reward=Spec((), tf.float32, name='r'))
+  record = encoding.encode_example(feature_spec,
+                                   {'state': np.zeros(1, np.float32)})
+  with pytest.raises(ValueError,
+                     match=r"of f.tfrecord has no feature 'r', which the "
+                     r"required spec 'reward' in labels \(name 'r'\)"):
+    parsing.optional_names_present_in_record(
+        record, feature_spec, label_spec, source_description='f.tfrecord')
+
+
+def test_missing_required_sequence_feature_is_reported():
+  spec = _struct(
+      goal=Spec((1,), tf.float32, name='goal'),
+      action=Spec((1,), tf.float32, name='action', is_sequence=True))
+  written = _struct(goal=spec.goal,
+                    other=Spec((1,), tf.float32, is_sequence=True))
+  record = encoding.encode_example(written, {
+      'goal': np.zeros(1, np.float32),
+      'other': np.zeros((2, 1), np.float32)
+  })
+  with pytest.raises(ValueError, match="has no feature list 'action'"):
+    parsing.create_parse_tf_example_fn(spec)([record])
+
+
+# Images.
+
+
+def test_image_of_the_wrong_size_fails_naming_the_feature_and_shapes():
+  spec = _struct(image=_image_spec())
+  written = _struct(image=Spec((5, 6, 3), tf.uint8, data_format='jpeg'))
+  record = encoding.encode_example(written, {'image': _pixels(9, (5, 6, 3))})
+  parse_fn = parsing.create_parse_tf_example_fn(spec)
+  with pytest.raises(
+      tf.errors.InvalidArgumentError,
+      match=r'Feature `image` \(name `image`\) expects images of shape '
+      r'\(4, 6, 3\) uint8 but a record decoded to shape\] \[5 6 3\]'):
+    _map_over_batches(parse_fn, [record], batch_size=1)
+
+
+def test_image_channels_are_converted_to_the_spec():
+  gray = _struct(image=Spec((4, 6, 1), tf.uint8, name='image',
+                            data_format='png'))
+  record = encoding.encode_example(gray, {'image': _pixels(77, (4, 6, 1))})
+  features, _ = parsing.create_parse_tf_example_fn(
+      _struct(image=Spec((4, 6, 3), tf.uint8, name='image',
+                         data_format='png')))([record])
+  np.testing.assert_array_equal(features.image.numpy(), 77)
+
+
+def test_jpeg_spec_reads_png_records():
+  png = _struct(image=Spec((4, 6, 3), tf.uint8, name='image',
+                           data_format='png'))
+  record = encoding.encode_example(png, {'image': _pixels(33)})
+  features, _ = parsing.create_parse_tf_example_fn(
+      _struct(image=_image_spec()))([record])
+  np.testing.assert_array_equal(features.image.numpy(), 33)
+
+
+# Several record streams.
+
+
+def _two_stream_spec():
+  return _struct(
+      robot=Spec((1,), tf.float32, name='x', dataset_key='robot'),
+      sim=Spec((2,), tf.int64, name='x', dataset_key='sim'))
+
+
+def test_each_dataset_key_parses_its_own_stream():
+  spec = _two_stream_spec()
+  records = encoding.ExampleEncoder(spec).encode_by_dataset_key({
+      'robot': np.array([1.5], np.float32),
+      'sim': np.array([3, 4])
+  })
+  dataset = tf.data.Dataset.zip({
+      key: tf.data.Dataset.from_tensor_slices([record, record])
+      for key, record in records.items()
+  }).batch(2)
+  features, _ = next(iter(
+      dataset.map(parsing.create_parse_tf_example_fn(spec))))
+  np.testing.assert_array_equal(features.robot.numpy(), [[1.5], [1.5]])
+  np.testing.assert_array_equal(features.sim.numpy(), [[3, 4], [3, 4]])
+
+
+def test_several_streams_need_a_dict_of_records():
+  parse_fn = parsing.create_parse_tf_example_fn(_two_stream_spec())
+  with pytest.raises(ValueError, match=r'pass a dict \{dataset_key'):
+    parse_fn([b''])
+  with pytest.raises(ValueError, match=r"missing \['sim'\]"):
+    parse_fn({'robot': [b'']})
+
+
+def test_optional_names_present_in_record_needs_the_dataset_key():
+  with pytest.raises(ValueError, match='pass dataset_key'):
+    parsing.optional_names_present_in_record(b'', _two_stream_spec())
+
+
+def test_missing_optional_sequence_feature_drops_its_length_too():
+  spec = _struct(
+      action=Spec((1,), tf.float32, name='action', is_sequence=True),
+      image=Spec((2, 2, 3), tf.uint8, name='image', data_format='png',
+                 is_sequence=True, is_optional=True))
+  record = encoding.encode_example(spec, {'action': np.zeros((2, 1),
+                                                             np.float32)})
+  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  assert list(features.keys()) == ['action', 'action_length']
+
+
+def test_plain_tensor_specs_are_parsed_by_their_name():
+  spec = {'state': tf.TensorSpec((2,), tf.int32, name='s')}
+  record = encoding.encode_example(spec, {'state': np.array([1, 2], np.int32)})
+  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  np.testing.assert_array_equal(features.state.numpy(), [[1, 2]])
