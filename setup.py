@@ -32,6 +32,8 @@ setuptools.setup(
     install_requires=[
         'tensorflow~=2.21.0',
         'tf-keras~=2.21.0',
+        # tf.summary needs it; TensorFlow 2.21 no longer installs it.
+        'tensorboard~=2.21.0',
         'gin-config>=0.5.0',
         'numpy>=1.26',
         # The committed t2r/proto/t2r_pb2.py was generated for protobuf 7.35.
@@ -46,7 +48,8 @@ setuptools.setup(
     },
     entry_points={
         'console_scripts': [
-            't2r-spec-demo=t2r.bin.spec_demo:main',
+            't2r-spec-demo=t2r.bin.spec_demo:console_main',
+            't2r-train=t2r.bin.run_t2r_trainer:console_main',
         ],
     },
     classifiers=[

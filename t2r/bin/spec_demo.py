@@ -75,5 +75,10 @@ def main(argv):
           f'TensorFlow {restored.provenance.tensorflow_version}')
 
 
-if __name__ == '__main__':
+def console_main():
+  """Entry point of the `t2r-spec-demo` console script."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  console_main()

@@ -1,0 +1,133 @@
+"""Runs a gin-configured `train_eval_model` job (the `t2r-train` command).
+
+Example:
+  t2r-train --gin_configs=research/pose_env/configs/train_regression.gin \\
+      --gin_bindings="train_eval_model.model_dir='/tmp/pose'" \\
+      --gin_bindings='train_eval_model.max_train_steps=2000'
+
+Configs may `import` the modules that define their models (e.g.
+`import research.pose_env.pose_env_models`); the t2r and preprocessors
+configurables are registered before parsing. A config error (unknown
+configurable or parameter, bad syntax, missing file) exits with one line
+naming the file (or binding) and line.
+"""
+
+import inspect
+import sys
+from typing import Sequence
+
+from absl import app
+from absl import flags
+import gin
+
+# Imported for their gin registrations (input generators, models, layers,
+# optimizers, preprocessors, export generators and hooks).
+import preprocessors  # pylint: disable=unused-import
+import t2r.data  # pylint: disable=unused-import
+import t2r.export  # pylint: disable=unused-import
+import t2r.layers  # pylint: disable=unused-import
+import t2r.models  # pylint: disable=unused-import
+from t2r.train import strategies
+from t2r.train import train_eval
+
+_GIN_CONFIGS = flags.DEFINE_multi_string(
+    'gin_configs', [],
+    'Gin config files; comma-separated and/or repeated, applied in order.')
+_GIN_BINDINGS = flags.DEFINE_multi_string(
+    'gin_bindings', [],
+    'Gin bindings applied after the files, e.g. '
+    '"train_eval_model.max_train_steps=100"; repeat the flag for more.')
+
+
+class ConfigError(Exception):
+  """A gin config that cannot be parsed; the message is one line."""
+
+
+def parse_gin_config(config_files: Sequence[str], bindings: Sequence[str]):
+  """Parses gin config files, then bindings, and locks the config.
+
+  Args:
+    config_files: Paths; entries may hold several comma-separated paths.
+    bindings: Binding strings, each possibly several lines.
+
+  Raises:
+    ConfigError: With one line saying which file or binding failed and why.
+  """
+  paths = [path for entry in config_files for path in entry.split(',') if path]
+  sources = [(f'config file {path}', gin.parse_config_file, path)
+             for path in paths]
+  sources += [(f'binding {binding!r}', gin.parse_config, binding)
+              for binding in bindings]
+  for source, parse, value in sources:
+    try:
+      parse(value)
+    # gin raises ValueError, SyntaxError, tokenize.TokenError, OSError and
+    # whatever an `import` in a config raises.
+    except Exception as e:  # pylint: disable=broad-except
+      raise ConfigError(f'Bad gin config in {source}: {_one_line(e)}') from e
+  gin.finalize()
+
+
+def check_required_bindings():
+  """Raises ConfigError if a required train_eval_model parameter is unbound.
+
+  gin itself would only report it from inside the job, with a traceback.
+  """
+  missing = []
+  parameters = inspect.signature(train_eval.train_eval_model).parameters
+  for name, parameter in parameters.items():
+    if parameter.default is gin.REQUIRED:
+      try:
+        gin.query_parameter(f'train_eval_model.{name}')
+      except ValueError:
+        missing.append(f'train_eval_model.{name}')
+  if missing:
+    raise ConfigError(
+        f'Missing required gin bindings: {", ".join(missing)}. Bind them in '
+        'a --gin_configs file or with --gin_bindings.')
+
+
+def _one_line(error: Exception) -> str:
+  """The gin error as one line, with the file and line where gin gives them."""
+  message = ' | '.join(
+      line.strip() for line in str(error).splitlines() if line.strip())
+  if isinstance(error, SyntaxError) and error.filename:
+    message += f' (file {error.filename}, line {error.lineno})'
+  return f'{type(error).__name__}: {message}'
+
+
+def run(config_files: Sequence[str], bindings: Sequence[str]):
+  """Parses the config and runs `train_eval_model` under its strategy.
+
+  The strategy is created before anything else touches TensorFlow (a
+  multi-worker strategy must be) and the job runs in its scope, so models
+  that gin creates as instances (`@MyModel()`) get distributed variables.
+
+  Args:
+    config_files: Gin config files.
+    bindings: Gin bindings.
+  """
+  parse_gin_config(config_files, bindings)
+  check_required_bindings()
+  strategy = strategies.create_strategy()
+  with strategy.scope():
+    train_eval.train_eval_model(strategy=strategy)
+
+
+def main(argv: Sequence[str]):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}. Pass configs '
+                         'with --gin_configs and --gin_bindings.')
+  try:
+    run(_GIN_CONFIGS.value, _GIN_BINDINGS.value)
+  except ConfigError as e:
+    sys.exit(f't2r-train: {e}')
+
+
+def console_main():
+  """The `t2r-train` console script."""
+  app.run(main)
+
+
+if __name__ == '__main__':
+  console_main()

@@ -1,0 +1,165 @@
+"""`CEMExportGenerator`: a SavedModel that runs a critic's whole CEM loop.
+
+Choosing a QT-Opt action with a Python loop costs `iterations` predictor
+calls, each feeding the state again. The `cem_action` signature takes the
+state only and returns the best action and its Q in one call.
+
+If the critic splits its network into a state tower and a Q head, by
+defining
+
+  state_embedding_fn(features, mode) -> tensor (batch, ...)
+  q_from_state_embedding_fn(embedding, features, mode) -> q (rows,)
+
+(`features` as in `q_func`; the embedding is repeated once per candidate
+action), the tower (e.g. the image CNN) runs once per call instead of once
+per candidate and iteration. Otherwise every iteration runs the full network.
+
+It lives with the policies (it is the export side of `CEMPolicy`), above
+`t2r.export` in the layering; robots need not import it.
+"""
+
+from typing import Any, Dict, Sequence
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from t2r import specs
+from t2r.export import default_export_generator
+from t2r.modes import ModeKeys
+from t2r.policies import cem
+
+CEM_SIGNATURE = 'cem_action'
+_ACTION_PREFIX = 'action/'
+
+
+@gin.configurable
+class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
+  """Adds the in-graph CEM signature `cem_action` to the default signatures.
+
+  Example:
+    >>> generator = CEMExportGenerator(action_low=[-1, -1], action_high=[1, 1])
+    >>> path = generator.export(critic, model_dir + '/export')
+    >>> policy = CEMPolicy(ExportedSavedModelPredictor(path), [-1, -1],
+    ...                    [1, 1], exported_cem_signature='cem_action')
+
+  Args:
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
+    cem_iterations: CEM rounds.
+    num_samples: Candidate actions per round; must equal the critic's
+      `action_batch_size` when it has one.
+    num_elites: Candidates each round's Gaussian is refitted to.
+    q_key: The critic output holding Q.
+    export_tf_example_signature: See `DefaultExportGenerator`.
+    warmup_batch_sizes: See `DefaultExportGenerator`.
+  """
+
+  def __init__(self,
+               action_low: Any = (-1.0,),
+               action_high: Any = (1.0,),
+               cem_iterations: int = 3,
+               num_samples: int = 64,
+               num_elites: int = 10,
+               q_key: str = 'q_predicted',
+               export_tf_example_signature: bool = True,
+               warmup_batch_sizes: Sequence[int] = ()):
+    super().__init__(export_tf_example_signature, warmup_batch_sizes)
+    self._low, self._high = cem.check_action_bounds(action_low, action_high)
+    cem.check_cem_sizes(cem_iterations, num_samples, num_elites)
+    self._iterations = cem_iterations
+    self._num_samples = num_samples
+    self._num_elites = num_elites
+    self._q_key = q_key
+
+  def _split_spec(self):
+    required = self.required_feature_spec
+    action_paths = [p for p in required.keys() if p.startswith(_ACTION_PREFIX)]
+    if len(action_paths) != 1:
+      raise ValueError(
+          f'CEMExportGenerator needs a critic with exactly one required '
+          f"'{_ACTION_PREFIX}...' feature; its features are {required.keys()}.")
+    action_path = action_paths[0]
+    if required[action_path].shape.as_list() != [self._low.size]:
+      raise ValueError(
+          f'The critic action {action_path!r} has shape '
+          f'{required[action_path].shape} but the CEM bounds have '
+          f'{self._low.size} entries.')
+    state = specs.TensorSpecStruct(
+        [(p, s) for p, s in required.items() if p != action_path])
+    return state, action_path, required[action_path].dtype
+
+  def _state_repeats(self, t2r_model: Any) -> int:
+    """How often the export repeats each state (0: the critic does it)."""
+    model_repeats = getattr(t2r_model, 'action_batch_size', None)
+    if model_repeats is None:
+      return self._num_samples
+    if model_repeats != self._num_samples:
+      raise ValueError(
+          f'The critic repeats each state action_batch_size={model_repeats} '
+          f'times but CEMExportGenerator samples num_samples='
+          f'{self._num_samples} actions. Make them equal.')
+    return 0
+
+  def create_cem_fn(self, t2r_model: Any):
+    """Returns the `cem_action` concrete function."""
+    state_spec, action_path, action_dtype = self._split_spec()
+    repeats = self._state_repeats(t2r_model)
+    split = (hasattr(t2r_model, 'state_embedding_fn') and
+             hasattr(t2r_model, 'q_from_state_embedding_fn'))
+    low = tf.constant(self._low)
+    high = tf.constant(self._high)
+    samples_n, elites_n, size = (self._num_samples, self._num_elites,
+                                 self._low.size)
+    signature = dict(specs.make_input_signature(state_spec).items())
+
+    def preprocessed(state, actions, tile):
+      if tile:
+        state = {p: tf.repeat(v, repeats, axis=0) for p, v in state.items()}
+      features = specs.TensorSpecStruct(state)
+      features[action_path] = tf.cast(actions, action_dtype)
+      return t2r_model.preprocessor.preprocess(features, None,
+                                               ModeKeys.PREDICT)[0]
+
+    @tf.function(input_signature=[signature])
+    def cem_action(state):
+      batch = tf.shape(next(iter(state.values())))[0]
+      mean = tf.tile(((low + high) / 2)[tf.newaxis], [batch, 1])
+      std = tf.tile(((high - low) / 2)[tf.newaxis], [batch, 1])
+      best_action = tf.zeros([batch, size])
+      best_q = tf.fill([batch], -np.inf)
+      embedding = None
+      for _ in range(self._iterations):
+        noise = tf.random.normal([batch, samples_n, size])
+        samples = tf.clip_by_value(
+            mean[:, tf.newaxis] + std[:, tf.newaxis] * noise, low, high)
+        flat_actions = tf.reshape(samples, [-1, size])
+        if split:
+          # One state row per example: the tower runs once per state.
+          features = preprocessed(state, flat_actions, tile=False)
+          if embedding is None:
+            embedding = tf.repeat(
+                t2r_model.state_embedding_fn(features, ModeKeys.PREDICT),
+                samples_n, axis=0)
+          q = t2r_model.q_from_state_embedding_fn(embedding, features,
+                                                  ModeKeys.PREDICT)
+        else:
+          features = preprocessed(state, flat_actions, tile=repeats > 0)
+          q = t2r_model.call(features)[self._q_key]
+        q = tf.reshape(tf.cast(q, tf.float32), [batch, samples_n])
+        top = tf.math.top_k(q, k=elites_n)
+        elites = tf.gather(samples, top.indices, batch_dims=1)
+        mean, variance = tf.nn.moments(elites, axes=[1])
+        std = tf.sqrt(variance)
+        better = top.values[:, 0] > best_q
+        best_action = tf.where(better[:, tf.newaxis], elites[:, 0],
+                               best_action)
+        best_q = tf.maximum(best_q, top.values[:, 0])
+      return {'action': best_action, 'q': best_q}
+
+    return cem_action.get_concrete_function()
+
+  def create_signatures(self, t2r_model: Any) -> Dict[str, Any]:
+    signatures = super().create_signatures(t2r_model)
+    signatures[CEM_SIGNATURE] = self.create_cem_fn(t2r_model)
+    return signatures

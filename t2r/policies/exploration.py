@@ -1,0 +1,185 @@
+"""Exploration wrappers around a greedy policy (continuous actions).
+
+`explore_prob` in `sample_action(obs, explore_prob)` is the probability that
+a step explores (per episode for `PerEpisodeSwitchPolicy`); 0 is greedy.
+Every wrapper keeps actions inside the bounds.
+"""
+
+import abc
+from typing import Any, Callable, Optional, Tuple
+
+import gin
+import numpy as np
+
+from t2r.policies import cem
+from t2r.policies.policies import Debug
+from t2r.policies.policies import Policy
+
+
+class ExplorationWrapper(Policy):
+  """A policy that perturbs the actions of another one.
+
+  Args:
+    policy: The greedy policy.
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
+    seed: Seed of the exploration randomness.
+  """
+
+  def __init__(self, policy: Policy, action_low: Any, action_high: Any,
+               seed: Optional[int] = None):
+    super().__init__(policy.predictor)
+    self._policy = policy
+    self._low, self._high = cem.check_action_bounds(action_low, action_high)
+    self._rng = np.random.default_rng(seed)
+
+  def reset(self):
+    self._policy.reset()
+
+  def restore(self) -> bool:
+    return self._policy.restore()
+
+  @property
+  def global_step(self) -> int:
+    return self._policy.global_step
+
+  def _explores(self, explore_prob: float) -> bool:
+    if not 0.0 <= explore_prob <= 1.0:
+      raise ValueError(f'explore_prob must be in [0, 1], got {explore_prob}.')
+    return explore_prob > 0 and self._rng.random() < explore_prob
+
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    action, debug = self._policy.sample_action(obs, 0.0)
+    action = np.asarray(action, np.float32)
+    explored = self._explores(explore_prob)
+    noisy = self._perturb(action, explored)
+    return np.clip(noisy, self._low, self._high).astype(np.float32), dict(
+        debug, explored=explored)
+
+  @abc.abstractmethod
+  def _perturb(self, action: np.ndarray, explored: bool) -> np.ndarray:
+    """Returns the (unclipped) action to take; called every step."""
+
+
+@gin.configurable
+class OrnsteinUhlenbeckNoisePolicy(ExplorationWrapper):
+  """Adds temporally correlated Ornstein-Uhlenbeck noise (as in DDPG).
+
+  The noise follows dx = theta * (0 - x) dt + sigma * sqrt(dt) * N(0, 1)
+  every step and restarts at 0 on `reset`; exploring steps add it.
+
+  Example:
+    >>> policy = OrnsteinUhlenbeckNoisePolicy(greedy, [-1, -1], [1, 1])
+  """
+
+  def __init__(self, policy: Policy, action_low: Any, action_high: Any,
+               theta: float = 0.15, sigma: float = 0.2, dt: float = 1.0,
+               seed: Optional[int] = None):
+    super().__init__(policy, action_low, action_high, seed)
+    self._theta, self._sigma, self._dt = theta, sigma, dt
+    self._noise = np.zeros_like(self._low)
+
+  def reset(self):
+    super().reset()
+    self._noise = np.zeros_like(self._low)
+
+  def _perturb(self, action, explored):
+    self._noise = (self._noise - self._theta * self._noise * self._dt +
+                   self._sigma * np.sqrt(self._dt) *
+                   self._rng.standard_normal(self._noise.shape))
+    return action + self._noise if explored else action
+
+
+@gin.configurable
+def linear_decay(global_step: int, initial: float = 0.5, final: float = 0.05,
+                 decay_steps: int = 10000) -> float:
+  """Decays linearly from `initial` to `final` over `decay_steps` steps."""
+  fraction = min(max(global_step, 0) / max(decay_steps, 1), 1.0)
+  return initial + fraction * (final - initial)
+
+
+@gin.configurable
+class ScheduledGaussianNoisePolicy(ExplorationWrapper):
+  """Adds Gaussian noise whose stddev follows the training step.
+
+  Example:
+    >>> policy = ScheduledGaussianNoisePolicy(greedy, [-1], [1],
+    ...                                       stddev_schedule=linear_decay)
+
+  Args:
+    stddev_schedule: global_step -> stddev (a fraction of the action range
+      is not assumed: the stddev is in action units).
+  """
+
+  def __init__(self, policy: Policy, action_low: Any, action_high: Any,
+               stddev_schedule: Callable[[int], float] = linear_decay,
+               seed: Optional[int] = None):
+    super().__init__(policy, action_low, action_high, seed)
+    self._stddev_schedule = stddev_schedule
+
+  def _perturb(self, action, explored):
+    if not explored:
+      return action
+    stddev = self._stddev_schedule(max(self.global_step, 0))
+    return action + self._rng.normal(0.0, stddev, size=action.shape)
+
+
+@gin.configurable
+class EpsilonRandomPolicy(ExplorationWrapper):
+  """With probability `explore_prob`, a uniformly random action in bounds."""
+
+  def _perturb(self, action, explored):
+    if not explored:
+      return action
+    return self._rng.uniform(self._low, self._high).astype(np.float32)
+
+
+@gin.configurable
+class PerEpisodeSwitchPolicy(Policy):
+  """Explores for a whole episode or not at all.
+
+  At the first step after `reset`, explores with probability `explore_prob`;
+  the episode then uses `explore_policy` (called with explore_prob 1) or
+  `greedy_policy` (called with 0).
+
+  Example:
+    >>> policy = PerEpisodeSwitchPolicy(
+    ...     EpsilonRandomPolicy(greedy, low, high), greedy)
+  """
+
+  def __init__(self, explore_policy: Policy, greedy_policy: Policy,
+               seed: Optional[int] = None):
+    super().__init__(greedy_policy.predictor)
+    self._explore_policy = explore_policy
+    self._greedy_policy = greedy_policy
+    self._rng = np.random.default_rng(seed)
+    self._explore_episode = None
+
+  def reset(self):
+    self._explore_policy.reset()
+    self._greedy_policy.reset()
+    self._explore_episode = None
+
+  def restore(self) -> bool:
+    restored = self._greedy_policy.restore()
+    if self._explore_policy.predictor is not self._greedy_policy.predictor:
+      restored = self._explore_policy.restore() or restored
+    return restored
+
+  @property
+  def global_step(self) -> int:
+    return self._greedy_policy.global_step
+
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    if self._explore_episode is None:
+      if not 0.0 <= explore_prob <= 1.0:
+        raise ValueError(
+            f'explore_prob must be in [0, 1], got {explore_prob}.')
+      self._explore_episode = bool(self._rng.random() < explore_prob)
+    if self._explore_episode:
+      action, debug = self._explore_policy.sample_action(obs, 1.0)
+    else:
+      action, debug = self._greedy_policy.sample_action(obs, 0.0)
+    return action, dict(debug, explore_episode=self._explore_episode)

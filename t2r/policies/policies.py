@@ -1,0 +1,270 @@
+"""Policies: choose actions from observations with a predictor.
+
+Tensor2Robot's interface: `sample_action(obs, explore_prob)` returns
+`(action, debug)` for data collection, `SelectAction(state, context,
+timestep)` the greedy action for evaluation, `reset()` at episode start,
+`restore()` to pick up newer weights and `global_step` of the weights in use.
+Policies import predictors, never models: a robot runs them with TensorFlow
+and the exported SavedModel only.
+"""
+
+import abc
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import gin
+import numpy as np
+
+from t2r import specs
+from t2r.policies import cem
+from t2r.predictors.abstract_predictor import AbstractPredictor
+
+Debug = Dict[str, Any]
+PackFn = Callable[[Any], Dict[str, np.ndarray]]
+
+
+def pack_observation(obs: Any, feature_paths) -> Dict[str, np.ndarray]:
+  """Maps an observation to the predictor's feature paths.
+
+  Args:
+    obs: A dict (nested or flat) keyed by feature path, or by the path
+      without its first component ('image' for 'state/image'); or a single
+      array when exactly one feature is needed.
+    feature_paths: The paths the predictor needs.
+
+  Returns:
+    {path: value} for every path.
+
+  Raises:
+    ValueError: If a path has no value in `obs`.
+  """
+  feature_paths = list(feature_paths)
+  if not isinstance(obs, dict):
+    if len(feature_paths) != 1:
+      raise ValueError(
+          f'The observation is a single {type(obs).__name__} but the model '
+          f'needs {feature_paths}; pass a dict keyed by those paths or a '
+          'pack_features_fn.')
+    return {feature_paths[0]: obs}
+  flat = specs.flatten_spec_structure(obs)
+  packed = {}
+  for path in feature_paths:
+    short = path.split('/', 1)[-1]
+    if path in flat:
+      packed[path] = flat[path]
+    elif short in flat:
+      packed[path] = flat[short]
+    else:
+      raise ValueError(
+          f'The observation has no value for feature {path!r} (looked up '
+          f'{path!r} and {short!r}); it has {flat.keys()}. Rename the '
+          'observation keys or pass a pack_features_fn.')
+  return packed
+
+
+@gin.configurable
+class Policy(abc.ABC):
+  """The T2R policy interface.
+
+  Args:
+    predictor: The predictor whose model chooses actions (may be None for
+      policies that need no model).
+  """
+
+  def __init__(self, predictor: Optional[AbstractPredictor] = None):
+    self._predictor = predictor
+
+  @property
+  def predictor(self) -> Optional[AbstractPredictor]:
+    return self._predictor
+
+  def reset(self):
+    """Called at the start of every episode."""
+
+  def restore(self) -> bool:
+    """Loads newer weights, if any; True if they are now in use."""
+    return self._predictor.restore() if self._predictor else False
+
+  def init_randomly(self):
+    if self._predictor is not None:
+      self._predictor.init_randomly()
+
+  @property
+  def global_step(self) -> int:
+    """The training step of the weights in use (-1 without a model)."""
+    return self._predictor.global_step if self._predictor else -1
+
+  @abc.abstractmethod
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    """Returns (action, debug info) for `obs`, exploring with `explore_prob`."""
+
+  def SelectAction(self, state: Any, context: Any = None,  # pylint: disable=invalid-name
+                   timestep: Any = None) -> np.ndarray:
+    """The greedy action (T2R's evaluation entry point)."""
+    del context, timestep
+    return self.sample_action(state, 0.0)[0]
+
+
+def _clip(action: np.ndarray, action_low, action_high) -> np.ndarray:
+  if action_low is None:
+    return action
+  return np.clip(action, action_low, action_high).astype(action.dtype)
+
+
+@gin.configurable
+class RegressionPolicy(Policy):
+  """Acts with the action a regression model predicts.
+
+  Example:
+    >>> policy = RegressionPolicy(ExportedSavedModelPredictor(export_dir))
+    >>> policy.restore()
+    >>> action, _ = policy.sample_action({'state/pose': pose}, 0.0)
+
+  Args:
+    predictor: Predicts `action_key` from the observation.
+    action_key: The output holding the action.
+    action_low: Optional lower bounds the action is clipped to.
+    action_high: Optional upper bounds the action is clipped to.
+    pack_features_fn: obs -> feature dict; default `pack_observation`.
+  """
+
+  def __init__(self,
+               predictor: AbstractPredictor,
+               action_key: str = 'inference_output',
+               action_low: Optional[Any] = None,
+               action_high: Optional[Any] = None,
+               pack_features_fn: Optional[PackFn] = None):
+    super().__init__(predictor)
+    self._action_key = action_key
+    self._bounds = (None, None)
+    if action_low is not None or action_high is not None:
+      self._bounds = cem.check_action_bounds(action_low, action_high)
+    self._pack_features_fn = pack_features_fn
+
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    del explore_prob  # Exploration is added by wrappers.
+    if self._pack_features_fn is not None:
+      features = self._pack_features_fn(obs)
+    else:
+      features = pack_observation(
+          obs, specs.filter_required_flat_tensor_spec(
+              self._predictor.get_feature_specification()).keys())
+    outputs = self._predictor.predict(features)
+    if self._action_key not in outputs:
+      raise ValueError(
+          f'The model has no output {self._action_key!r}; it returns '
+          f'{sorted(outputs)}. Set RegressionPolicy.action_key.')
+    action = np.asarray(outputs[self._action_key])[0]
+    return _clip(action, *self._bounds), {}
+
+
+@gin.configurable
+class CEMPolicy(Policy):
+  """Acts with the action of highest Q, found by CEM over a critic.
+
+  The critic is an export of a `CriticModel`: features 'state/...' and one
+  'action/...' feature, output `q_key`. By default the critic repeats each
+  state once per candidate (`CriticModel(action_batch_size=num_samples)`);
+  with `tile_state=True` the policy repeats it instead.
+
+  With `exported_cem_signature` (an export of `CEMExportGenerator`), the
+  whole CEM loop runs inside the SavedModel in one call.
+
+  Example:
+    >>> policy = CEMPolicy(predictor, action_low=[-1, -1], action_high=[1, 1])
+    >>> action, debug = policy.sample_action({'state/image': image}, 0.0)
+    >>> debug['q']
+
+  Args:
+    predictor: The critic's predictor.
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
+    cem_iterations: CEM rounds (3 as in QT-Opt).
+    num_samples: Candidate actions per round (64).
+    num_elites: Candidates each round's Gaussian is refitted to (10).
+    q_key: The critic output holding Q.
+    tile_state: Repeat the state once per candidate in the policy.
+    pack_features_fn: obs -> state feature dict; default `pack_observation`.
+    exported_cem_signature: Run the in-graph CEM of this signature instead
+      of the Python loop (its bounds and sizes are fixed at export).
+    seed: Seed of the sampling (None: random).
+  """
+
+  def __init__(self,
+               predictor: AbstractPredictor,
+               action_low: Any = (-1.0,),
+               action_high: Any = (1.0,),
+               cem_iterations: int = 3,
+               num_samples: int = 64,
+               num_elites: int = 10,
+               q_key: str = 'q_predicted',
+               tile_state: bool = False,
+               pack_features_fn: Optional[PackFn] = None,
+               exported_cem_signature: Optional[str] = None,
+               seed: Optional[int] = None):
+    super().__init__(predictor)
+    self._low, self._high = cem.check_action_bounds(action_low, action_high)
+    cem.check_cem_sizes(cem_iterations, num_samples, num_elites)
+    self._iterations = cem_iterations
+    self._num_samples = num_samples
+    self._num_elites = num_elites
+    self._q_key = q_key
+    self._tile_state = bool(tile_state)
+    self._pack_features_fn = pack_features_fn
+    self._exported_cem_signature = exported_cem_signature
+    self._rng = np.random.default_rng(seed)
+
+  def _split_paths(self):
+    """(state paths, action path) of the critic's required features."""
+    required = specs.filter_required_flat_tensor_spec(
+        self._predictor.get_feature_specification())
+    actions = [p for p in required.keys() if p.startswith('action/')]
+    if len(actions) != 1:
+      raise ValueError(
+          f'CEMPolicy needs a critic with exactly one action feature '
+          f"'action/...'; its features are {required.keys()}.")
+    spec = required[actions[0]]
+    if spec.shape.as_list() != [self._low.size]:
+      raise ValueError(
+          f'The critic action {actions[0]!r} has shape '
+          f'{tuple(spec.shape.as_list())} but the action bounds have '
+          f'{self._low.size} entries. Pass bounds per action dimension.')
+    return [p for p in required.keys() if p != actions[0]], actions[0]
+
+  def _state_features(self, obs, state_paths) -> Dict[str, np.ndarray]:
+    if self._pack_features_fn is not None:
+      return self._pack_features_fn(obs)
+    return pack_observation(obs, state_paths)
+
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    del explore_prob  # Exploration is added by wrappers.
+    if self._exported_cem_signature:
+      state_paths = self._predictor.signature_feature_paths(
+          self._exported_cem_signature)
+      outputs = self._predictor.predict(
+          self._state_features(obs, state_paths),
+          signature_name=self._exported_cem_signature)
+      return outputs['action'][0], {'q': float(outputs['q'][0])}
+    state_paths, action_path = self._split_paths()
+    state = {
+        path: np.asarray(value)[np.newaxis] if np.ndim(value) == len(
+            self._predictor.get_feature_specification()[path].shape) else
+        np.asarray(value)
+        for path, value in self._state_features(obs, state_paths).items()
+    }
+    if self._tile_state:
+      state = {
+          path: np.repeat(value, self._num_samples, axis=0)
+          for path, value in state.items()
+      }
+
+    def score(actions):
+      outputs = self._predictor.predict(dict(state, **{action_path: actions}))
+      return outputs[self._q_key]
+
+    action, q = cem.cross_entropy_method(score, self._low, self._high,
+                                         self._iterations, self._num_samples,
+                                         self._num_elites, self._rng)
+    return action, {'q': q}

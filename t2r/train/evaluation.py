@@ -1,0 +1,147 @@
+"""Evaluation: periodically while training, or of each new checkpoint.
+
+`evaluate` runs `model.evaluate` and writes its metrics (and the model's EVAL
+summaries) at the global step. `PeriodicEvaluator` calls it from `fit`;
+`evaluate_checkpoints` is the continuous evaluator: an eval job beside the
+trainer on the same model_dir waits for checkpoints
+(`tf.train.checkpoints_iterator`), restores each one and evaluates it, until
+it sees a checkpoint at `max_train_steps` or none arrives within the timeout.
+"""
+
+from typing import Any, Dict, Optional
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from t2r.train import callbacks
+
+
+def evaluate(model: tf_keras.Model, dataset: Any, steps: Optional[int],
+             writer: Optional[tf.summary.SummaryWriter]) -> Dict[str, float]:
+  """Evaluates `model` and writes its metrics as summaries at the global step.
+
+  While evaluating, `writer` is the default summary writer (recording on the
+  first eval batch only), so the model's `add_summaries` in EVAL lands in the
+  eval event files.
+
+  Args:
+    model: A compiled model.
+    dataset: The (distributed) eval dataset.
+    steps: The number of batches; None: until the dataset ends.
+    writer: The eval summary writer, or None to write nothing.
+
+  Returns:
+    The metrics by name.
+  """
+  step = callbacks.global_step(model)
+  if writer is None:
+    results = model.evaluate(dataset, steps=steps, verbose=0, return_dict=True)
+  else:
+    # `_test_counter` counts batches of the running `evaluate` call.
+    counter = model._test_counter  # pylint: disable=protected-access
+    with writer.as_default(step=model.optimizer.iterations), \
+        tf.summary.record_if(lambda: tf.equal(counter, 0)):
+      results = model.evaluate(
+          dataset, steps=steps, verbose=0, return_dict=True)
+  results = callbacks.to_python(results)
+  callbacks.write_scalars(writer, results, step)
+  logging.info('eval at step %d: %s', step,
+               callbacks.format_values(results))
+  return results
+
+
+class PeriodicEvaluator(tf_keras.callbacks.Callback):
+  """Evaluates every `every_n_steps` global steps and at the end of training.
+
+  Args:
+    dataset: The (distributed) eval dataset; each evaluation starts it anew.
+    steps: Batches per evaluation (None: the whole dataset).
+    every_n_steps: Evaluation interval in global steps.
+    writer: The eval summary writer (None on non-chief workers).
+  """
+
+  def __init__(self, dataset: Any, steps: Optional[int], every_n_steps: int,
+               writer: Optional[tf.summary.SummaryWriter] = None):
+    super().__init__()
+    self._dataset = dataset
+    self._steps = steps
+    self._every_n_steps = every_n_steps
+    self._writer = writer
+    self._last_step = None
+    self.results = {}
+
+  def on_train_begin(self, logs=None):
+    self._last_step = callbacks.global_step(self.model)
+
+  def on_epoch_end(self, epoch, logs=None):
+    step = callbacks.global_step(self.model)
+    if self.model.stop_training or callbacks.crossed(
+        self._last_step, step, self._every_n_steps):
+      self._evaluate(step)
+
+  def on_train_end(self, logs=None):
+    step = callbacks.global_step(self.model)
+    if step != self._last_step:
+      self._evaluate(step)
+
+  def _evaluate(self, step: int):
+    self.results = evaluate(self.model, self._dataset, self._steps,
+                            self._writer)
+    self._last_step = step
+
+
+def evaluate_checkpoints(model: tf_keras.Model,
+                         checkpoint: tf.train.Checkpoint,
+                         dataset: Any,
+                         model_dir: str,
+                         eval_steps: Optional[int],
+                         writer: Optional[tf.summary.SummaryWriter],
+                         max_train_steps: Optional[int] = None,
+                         timeout_secs: Optional[float] = None,
+                         min_interval_secs: float = 0.0) -> Dict[str, float]:
+  """Evaluates every checkpoint that appears in `model_dir`.
+
+  Example:
+    >>> evaluate_checkpoints(model, tf.train.Checkpoint(model=model,
+    ...     optimizer=model.optimizer), eval_dataset, '/tmp/model_dir',
+    ...     eval_steps=10, writer=tf.summary.create_file_writer(
+    ...         '/tmp/model_dir/eval'), max_train_steps=1000,
+    ...     timeout_secs=600)
+
+  Args:
+    model: A compiled model whose optimizer's `iterations` is the step.
+    checkpoint: The checkpoint object over the model (and its optimizer).
+    dataset: The eval dataset (each evaluation starts it anew).
+    model_dir: Where the trainer writes checkpoints.
+    eval_steps: Batches per evaluation (None: the whole dataset).
+    writer: The eval summary writer, or None.
+    max_train_steps: Stop after evaluating a checkpoint at this step or later
+      (None: only the timeout stops).
+    timeout_secs: Stop when no new checkpoint appears for this long (None:
+      wait forever).
+    min_interval_secs: The least time between two evaluations.
+
+  Returns:
+    The metrics of the last evaluated checkpoint ({} if none appeared).
+  """
+  results = {}
+  for path in tf.train.checkpoints_iterator(
+      model_dir, min_interval_secs=min_interval_secs, timeout=timeout_secs):
+    try:
+      callbacks.restore_checkpoint(checkpoint, path)
+    except tf.errors.NotFoundError as e:
+      # The trainer's CheckpointManager may delete an old checkpoint
+      # (keep_checkpoint_max) between the listing and the read.
+      logging.warning('Skipping checkpoint %s, which could not be read: %s',
+                      path, e)
+      continue
+    results = evaluate(model, dataset, eval_steps, writer)
+    step = callbacks.global_step(model)
+    if max_train_steps is not None and step >= max_train_steps:
+      logging.info('Evaluated the final checkpoint (step %d).', step)
+      break
+  else:
+    logging.info('No new checkpoint in %s for %s s; continuous eval ends.',
+                 model_dir, timeout_secs)
+  return results
