@@ -443,12 +443,23 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
     """Within the block the model holds the optimizer's averaged weights.
 
     Without EMA (see `optimizers.create_adam_optimizer(use_ema=True)`) this
-    does nothing. `evaluate` and `predict` use it already; exporters and
-    checkpoint-based predictors use it to serve the averaged weights.
+    does nothing and leaves the weights alone, even those not created yet.
+    With EMA, a model not built yet is built first (`build_from_specs`), so
+    that all its trainable variables exist to be swapped. `evaluate` and
+    `predict` use it already; exporters and checkpoint-based predictors use it
+    to serve the averaged weights.
 
     Yields:
       True if the averaged weights are in place.
     """
+    if not optimizers.uses_moving_average(self.optimizer):
+      yield False
+      return
+    if not self.built:
+      # Sub-models such as a tf_keras.Sequential without an input shape have
+      # no weights until called: trainable_variables would raise.
+      with self.distribute_strategy.scope():
+        self.build_from_specs()
     with optimizers.swapped_moving_average_weights(
         self.optimizer, self.trainable_variables) as swapped:
       yield swapped
