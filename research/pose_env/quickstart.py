@@ -12,9 +12,9 @@ One command, CPU only, a few minutes on 2 cores:
    `train_eval_model`. A second run resumes from the checkpoints, or skips
    training when the global step already reached the maximum.
 3. Exports SavedModels: the configs' `PeriodicExporter` writes one at every
-   checkpoint (`DefaultExportGenerator` for the regression, the in-graph CEM
-   of `CEMExportGenerator` for the critic); a missing final export is
-   written from the last checkpoint.
+   checkpoint and at the end of training, also when a second run finds the
+   final step reached but not exported (`DefaultExportGenerator` for the
+   regression, the in-graph CEM of `CEMExportGenerator` for the critic).
 4. Evaluates in the simulator, on held-out seeds, the random policy,
    `RegressionPolicy` and `CEMPolicy`, both loading the exports through
    `ExportedSavedModelPredictor` (no model code).
@@ -52,11 +52,9 @@ import tensorflow as tf
 
 from research.pose_env import collection
 from research.pose_env import pose_env
-from research.pose_env import pose_env_models
 from research.pose_env import random_policy
 from t2r import policies
 from t2r import predictors
-from t2r.export import default_export_generator
 from t2r.policies import cem_export_generator
 from t2r.train import train_eval
 
@@ -243,20 +241,13 @@ def collect_data(data_dir: str, split: str, num_episodes: int, seed: int,
 # -- 2. and 3. Training and export ---------------------------------------------
 
 
-def _export_checkpoint(model_dir: str, global_step: int,
-                       model_cls: Any, export_generator_cls: Any) -> str:
-  """Exports the latest checkpoint of model_dir as export/<global_step>."""
-  model = model_cls()
-  model.init_from_checkpoint(model_dir)
-  return export_generator_cls().export(
-      model, os.path.join(model_dir, 'export'), global_step=global_step)
-
-
 def train_and_export(config_file: str, model_dir: str, train_files: str,
-                     eval_files: str, max_train_steps: int, model_cls: Any,
-                     export_generator_cls: Any,
+                     eval_files: str, max_train_steps: int,
                      bindings: Sequence[str] = ()) -> TrainResult:
   """Runs `train_eval_model` under a config; returns the final export.
+
+  The config's `PeriodicExporter` exports the final step when training ends
+  (or, on a run with nothing left to train, if that export is missing).
 
   Args:
     config_file: The gin config of the job.
@@ -264,13 +255,14 @@ def train_and_export(config_file: str, model_dir: str, train_files: str,
     train_files: File patterns of the training records (TRAIN_FILES).
     eval_files: File patterns of the eval records (EVAL_FILES).
     max_train_steps: Binds `train_eval_model.max_train_steps`.
-    model_cls: The config's model class (to export a checkpoint that the
-      export hook missed, e.g. when a run stopped between the two).
-    export_generator_cls: The config's export generator class.
     bindings: More gin bindings, applied last.
 
   Returns:
     A `TrainResult`.
+
+  Raises:
+    ValueError: If model_dir/export holds no export of the final step (the
+      config has no `PeriodicExporter` among its export hooks).
   """
   job_bindings = [
       f'TRAIN_FILES = {train_files!r}',
@@ -283,28 +275,26 @@ def train_and_export(config_file: str, model_dir: str, train_files: str,
     result = train_eval.train_eval_model()
     seconds = time.perf_counter() - start if result['train'] else 0.0
     global_step = result['global_step']
-    latest = predictors.latest_export(os.path.join(model_dir, 'export'))
-    if latest is not None and latest[0] == global_step:
-      export_path = latest[1]
-    else:
-      _progress(f'No export of step {global_step} in {model_dir}; exporting '
-                'the last checkpoint.')
-      export_path = _export_checkpoint(model_dir, global_step, model_cls,
-                                       export_generator_cls)
+  latest = predictors.latest_export(os.path.join(model_dir, 'export'))
+  if latest is None or latest[0] != global_step:
+    raise ValueError(
+        f'No export of the final step {global_step} in {model_dir}/export '
+        f'after training with {config_file} (latest: {latest}). Keep '
+        '`train_eval_model.export_hooks = [@PeriodicExporter()]` in the '
+        'config.')
+  export_path = latest[1]
   eval_metrics = {name: float(value)
                   for name, value in result['eval'].items()}
   return TrainResult(global_step, seconds, export_path, eval_metrics)
 
 
 def _train_stage(name: str, config_file: str, model_dir: str,
-                 data: Tuple[str, str], max_steps: int, model_cls: Any,
-                 export_generator_cls: Any,
+                 data: Tuple[str, str], max_steps: int,
                  bindings: Sequence[str]) -> TrainResult:
   _progress(f'Training {name} to step {max_steps} in {model_dir} (config '
             f'{config_file}; progress is logged every 100 steps) ...')
   result = train_and_export(config_file, model_dir, data[0], data[1],
-                            max_steps, model_cls, export_generator_cls,
-                            bindings)
+                            max_steps, bindings)
   what = (f'trained in {result.seconds:.1f} s' if result.seconds else
           'already trained; skipped')
   _progress(f'{name}: global step {result.global_step}, {what}; eval '
@@ -522,20 +512,15 @@ def run(config: QuickstartConfig) -> Dict[str, Any]:
                        config.seed, bindings),
           collect_data(data_dir, 'eval', config.num_eval_episodes,
                        config.seed + 1, bindings))
-  stages = [(REGRESSION, REGRESSION_CONFIG, config.max_train_steps,
-             pose_env_models.PoseEnvRegressionModel,
-             default_export_generator.DefaultExportGenerator)]
+  stages = [(REGRESSION, REGRESSION_CONFIG, config.max_train_steps)]
   if not config.skip_critic:
-    stages.append((CEM_CRITIC, CRITIC_CONFIG, config.max_critic_steps,
-                   pose_env_models.PoseEnvContinuousMCModel,
-                   cem_export_generator.CEMExportGenerator))
+    stages.append((CEM_CRITIC, CRITIC_CONFIG, config.max_critic_steps))
   trained = {}
-  for name, config_file, max_steps, model_cls, generator_cls in stages:
+  for name, config_file, max_steps in stages:
     model_dir = os.path.join(root_dir,
                              'critic' if name == CEM_CRITIC else name)
     trained[name] = _train_stage(name, config_file, model_dir, data,
-                                 max_steps, model_cls, generator_cls,
-                                 bindings)
+                                 max_steps, bindings)
 
   seeds = range(config.test_seed, config.test_seed + config.num_test_episodes)
   _progress(f'Evaluating {len(trained) + 1} policies on '

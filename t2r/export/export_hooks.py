@@ -1,7 +1,8 @@
 """Exports during training: periodic, lagged (target network), best by metric.
 
 `PeriodicExporter` is an export hook of `train_eval_model` (called as
-`hook(model, model_dir, global_step)` after each checkpoint save);
+`hook(model, model_dir, global_step)` after each checkpoint save, and through
+`at_train_end` once training ends, so the final step is always exported);
 `BestExporter` is a tf-keras callback that runs after each evaluation.
 
   model_dir/export/<step>/         the newest `num_versions` exports
@@ -73,7 +74,8 @@ class PeriodicExporter:
     export_dir_name: Directory under model_dir holding the versions.
     every_n_steps: Export when the global step passes a multiple of this.
     every_n_secs: Export when this much time passed since the last export.
-      With neither, every call exports (i.e. every checkpoint).
+      With neither, every call exports (i.e. every checkpoint). Whatever the
+      schedule, the final step of training is exported (`at_train_end`).
     num_versions: How many versions to keep (also in the lagged directory).
     lagged_export_dir_name: If set, after each export the previous version
       is copied there, so it is always one version behind `export/` (the
@@ -122,14 +124,41 @@ class PeriodicExporter:
     """Exports if due; returns the new export's path or None."""
     if not self._due(global_step):
       return None
+    return self._export(model, model_dir, global_step)
+
+  def at_train_end(self, model: tf_keras.Model, model_dir: str,
+                   global_step: int) -> Optional[str]:
+    """Exports the final step unless this exporter just exported it.
+
+    `train_eval_model` calls this once training ends (see
+    `t2r.train.callbacks.run_train_end_hooks`), also when a restarted job
+    finds its final step reached already: an export of that step that exists
+    is kept, a missing one (the previous run stopped before it) is written.
+
+    Args:
+      model: The trained model.
+      model_dir: Where this worker writes (as for `__call__`).
+      global_step: The final global step.
+
+    Returns:
+      The export's path, or None if `__call__` exported this step already.
+    """
+    if global_step == self._last_step:
+      return None
+    return self._export(model, model_dir, global_step)
+
+  def _export(self, model: tf_keras.Model, model_dir: str,
+              global_step: int) -> str:
+    """Exports `global_step`, updates the lagged copy and prunes old ones."""
     export_root = os.path.join(model_dir, self._export_dir_name)
-    previous = export_dirs.latest_export(export_root)
+    older = [export for export in export_dirs.list_exports(export_root)
+             if export[0] < global_step]
     path = self._generator.export(model, export_root, global_step)
     self._last_step, self._last_time = global_step, time.monotonic()
     if self._lagged_export_dir_name:
       lagged_root = os.path.join(model_dir, self._lagged_export_dir_name)
-      if previous is None or previous[0] >= global_step:
-        previous = (global_step, path)
+      # One version behind; the first export goes to both directories.
+      previous = older[-1] if older else (global_step, path)
       copy_export(previous[1], lagged_root, previous[0])
       prune_exports(lagged_root, self._num_versions)
     prune_exports(export_root, self._num_versions)

@@ -32,6 +32,26 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
   (`tf.reshape(q, [-1, N])` gives (B, N)). That is how a CEM policy scores
   a population of actions per state in one call.
 
+  Optional hooks for the in-graph CEM: a critic whose network splits into a
+  state tower (e.g. an image CNN) and a Q head may define both of
+
+    state_embedding_fn(features, mode) -> embedding (B, ...)
+    q_from_state_embedding_fn(embedding, features, mode) -> Q (rows,) or
+        (rows, 1)
+
+  `features` are preprocessed PREDICT features packed as for `q_func`
+  (`features.state`, `features.action`), holding B states (not repeated) and
+  B * N candidate actions. `state_embedding_fn` reads the state only and
+  returns one row per state; `q_from_state_embedding_fn` gets that embedding
+  repeated once per candidate, so that row i * N + j pairs state i with
+  action j, and returns what `q_func` returns (Q, or its logit). The
+  `CriticModel` itself never calls them; `q_func` usually composes them (as
+  `research/pose_env`'s `PoseEnvContinuousMCModel` does).
+  `t2r.policies.cem_export_generator.CEMExportGenerator` uses them when both
+  exist: its `cem_action` signature then runs the tower once per state and
+  call instead of once per candidate action and CEM iteration. Without them
+  it runs the whole network every iteration.
+
   Example:
     >>> class GraspCritic(CriticModel):
     ...   def __init__(self, **kwargs):

@@ -10,6 +10,10 @@ import numpy as np
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 
+# The input of the exported in-graph CEM (`CEMExportGenerator`) holding one
+# int64 seed per state: its sampling is a function of the state and the seed.
+CEM_SEED_INPUT = 'cem_seed'
+
 
 def check_action_bounds(action_low, action_high) -> Tuple[np.ndarray,
                                                           np.ndarray]:

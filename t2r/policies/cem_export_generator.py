@@ -2,7 +2,11 @@
 
 Choosing a QT-Opt action with a Python loop costs `iterations` predictor
 calls, each feeding the state again. The `cem_action` signature takes the
-state only and returns the best action and its Q in one call.
+state and one int64 seed per example (input `cem_seed`) and returns the best
+action and its Q in one call. Its sampling uses stateless random ops keyed by
+the seed, so the same state and seed always give the same action;
+`CEMPolicy` feeds seeds drawn from its own generator (random unless it is
+seeded).
 
 If the critic splits its network into a state tower and a Q head, by
 defining
@@ -102,7 +106,15 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
     return 0
 
   def create_cem_fn(self, t2r_model: Any):
-    """Returns the `cem_action` concrete function."""
+    """Returns the `cem_action` concrete function.
+
+    Its inputs are the required state features (keyed by spec name) and
+    `cem_seed`, an int64 vector with one seed per example.
+
+    Raises:
+      ValueError: If the critic's features do not suit CEM, or a state
+        feature is named like the seed input.
+    """
     state_spec, action_path, action_dtype = self._split_spec()
     repeats = self._state_repeats(t2r_model)
     split = (hasattr(t2r_model, 'state_embedding_fn') and
@@ -112,6 +124,21 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
     samples_n, elites_n, size = (self._num_samples, self._num_elites,
                                  self._low.size)
     signature = dict(specs.make_input_signature(state_spec).items())
+    if cem.CEM_SEED_INPUT in signature or any(
+        spec.name == cem.CEM_SEED_INPUT for spec in signature.values()):
+      raise ValueError(
+          f'The critic has a state feature named {cem.CEM_SEED_INPUT!r}, the '
+          f'name of the seed input of {CEM_SIGNATURE!r}. Rename the feature.')
+    signature[cem.CEM_SEED_INPUT] = tf.TensorSpec([None], tf.int64,
+                                                  name=cem.CEM_SEED_INPUT)
+
+    def sample_noise(seeds, iteration):
+      """(batch, samples, size) standard normal noise, per-example seeds."""
+      return tf.map_fn(
+          lambda seed: tf.random.stateless_normal(
+              [samples_n, size],
+              seed=tf.stack([seed, tf.constant(iteration, tf.int64)])),
+          seeds, fn_output_signature=tf.float32)
 
     def preprocessed(state, actions, tile):
       if tile:
@@ -123,14 +150,20 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
 
     @tf.function(input_signature=[signature])
     def cem_action(state):
+      state = dict(state)
+      seeds = state.pop(cem.CEM_SEED_INPUT)
       batch = tf.shape(next(iter(state.values())))[0]
+      tf.debugging.assert_equal(
+          tf.shape(seeds)[0], batch,
+          message=f'{CEM_SIGNATURE} takes one {cem.CEM_SEED_INPUT} per state '
+          'example; the batch sizes differ.')
       mean = tf.tile(((low + high) / 2)[tf.newaxis], [batch, 1])
       std = tf.tile(((high - low) / 2)[tf.newaxis], [batch, 1])
       best_action = tf.zeros([batch, size])
       best_q = tf.fill([batch], -np.inf)
       embedding = None
-      for _ in range(self._iterations):
-        noise = tf.random.normal([batch, samples_n, size])
+      for iteration in range(self._iterations):
+        noise = sample_noise(seeds, iteration)
         samples = tf.clip_by_value(
             mean[:, tf.newaxis] + std[:, tf.newaxis] * noise, low, high)
         flat_actions = tf.reshape(samples, [-1, size])

@@ -169,7 +169,8 @@ class CEMPolicy(Policy):
   with `tile_state=True` the policy repeats it instead.
 
   With `exported_cem_signature` (an export of `CEMExportGenerator`), the
-  whole CEM loop runs inside the SavedModel in one call.
+  whole CEM loop runs inside the SavedModel in one call; the policy feeds it
+  a seed drawn from its generator, so `seed` makes both paths deterministic.
 
   Example:
     >>> policy = CEMPolicy(predictor, action_low=[-1, -1], action_high=[1, 1])
@@ -188,7 +189,9 @@ class CEMPolicy(Policy):
     pack_features_fn: obs -> state feature dict; default `pack_observation`.
     exported_cem_signature: Run the in-graph CEM of this signature instead
       of the Python loop (its bounds and sizes are fixed at export).
-    seed: Seed of the sampling (None: random).
+    seed: Seeds the sampling, in Python or (through the signature's
+      `cem_seed` input) in the graph: policies with the same seed choose the
+      same actions for the same observations. None: random.
   """
 
   def __init__(self,
@@ -241,11 +244,15 @@ class CEMPolicy(Policy):
                     explore_prob: float) -> Tuple[np.ndarray, Debug]:
     del explore_prob  # Exploration is added by wrappers.
     if self._exported_cem_signature:
-      state_paths = self._predictor.signature_feature_paths(
+      paths = self._predictor.signature_feature_paths(
           self._exported_cem_signature)
+      features = dict(self._state_features(
+          obs, [p for p in paths if p != cem.CEM_SEED_INPUT]))
+      if cem.CEM_SEED_INPUT in paths:  # Exports before the seed input lack it.
+        features[cem.CEM_SEED_INPUT] = self._rng.integers(
+            np.iinfo(np.int64).max, dtype=np.int64)
       outputs = self._predictor.predict(
-          self._state_features(obs, state_paths),
-          signature_name=self._exported_cem_signature)
+          features, signature_name=self._exported_cem_signature)
       return outputs['action'][0], {'q': float(outputs['q'][0])}
     state_paths, action_path = self._split_paths()
     state = {

@@ -23,8 +23,12 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-# hook(model, model_dir, global_step), called after each checkpoint save.
+# hook(model, model_dir, global_step), called after each checkpoint save. A
+# hook may also define a method `at_train_end(model, model_dir, global_step)`:
+# `run_train_end_hooks` calls it once training has ended (after the final
+# checkpoint), e.g. to export the final step that its schedule skipped.
 ExportHook = Callable[[tf_keras.Model, str, int], Any]
+TRAIN_END_METHOD = 'at_train_end'
 
 
 def write_text_atomically(path: str, text: str):
@@ -44,6 +48,28 @@ def global_step(model: tf_keras.Model) -> int:
 def crossed(previous_step: int, step: int, every_n_steps: int) -> bool:
   """Whether a multiple of `every_n_steps` lies in (previous_step, step]."""
   return step // every_n_steps > previous_step // every_n_steps
+
+
+def run_train_end_hooks(export_hooks: Sequence[ExportHook],
+                        model: tf_keras.Model, directory: str, step: int):
+  """Calls `at_train_end(model, directory, step)` of the hooks that define it.
+
+  Plain callables (functions, lambdas) have no such method and are skipped.
+
+  Example:
+    >>> run_train_end_hooks([PeriodicExporter(every_n_steps=1000)], model,
+    ...                     model_dir, global_step(model))
+
+  Args:
+    export_hooks: The job's export hooks.
+    model: The trained model.
+    directory: Where this worker writes (as for the hooks' calls).
+    step: The final global step.
+  """
+  for hook in export_hooks:
+    at_train_end = getattr(hook, TRAIN_END_METHOD, None)
+    if at_train_end is not None:
+      at_train_end(model, directory, step)
 
 
 def to_python(values: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -225,7 +251,8 @@ class CheckpointSaver(tf_keras.callbacks.Callback):
   Saves happen at epoch ends (`fit`'s `steps_per_epoch` should divide
   `every_n_steps`) and when training stops. After each save the export hooks
   run with `(model, directory, global_step)`; `directory` is where this
-  worker writes (model_dir on the chief).
+  worker writes (model_dir on the chief). When `fit` ends, after the final
+  save, the hooks' `at_train_end` methods run (see `run_train_end_hooks`).
 
   Args:
     manager: A `tf.train.CheckpointManager` over the model and optimizer.
@@ -258,6 +285,7 @@ class CheckpointSaver(tf_keras.callbacks.Callback):
     step = global_step(self.model)
     if step != self._last_saved_step:
       self._save(step)
+    run_train_end_hooks(self._export_hooks, self.model, self._directory, step)
 
   def _save(self, step: int):
     path = self._manager.save(checkpoint_number=step)

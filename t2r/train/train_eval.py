@@ -99,7 +99,11 @@ def train_eval_model(
       each checkpoint save on every worker; `directory` is model_dir on the
       chief and a temporary directory elsewhere (removed at the end), so
       collective saves such as SavedModel export work under multi-worker
-      strategies. The export generators plug in here.
+      strategies. The export generators plug in here. A hook's optional
+      `at_train_end(model, directory, global_step)` method runs once at the
+      end of training, also when the restored step already reaches
+      `max_train_steps` (so a final export missed by a stopped run is
+      written).
     callbacks: Extra tf-keras callbacks for `fit`.
     strategy: The tf.distribute strategy; None: `create_strategy()` (gin).
     mixed_precision_policy: e.g. 'mixed_float16' or 'mixed_bfloat16'; None
@@ -150,6 +154,10 @@ def train_eval_model(
   if start_step >= max_train_steps:
     logging.info('Global step %d already reaches max_train_steps %d; nothing '
                  'to train.', start_step, max_train_steps)
+    # The run that trained may have stopped before its final export.
+    with strategies.worker_write_dir(model_dir, chief) as write_dir:
+      callbacks_lib.run_train_end_hooks(export_hooks, model, write_dir,
+                                        start_step)
     return {'global_step': start_step, 'train': {}, 'eval': {}}
   train_dataset = _distributed_dataset(input_generator_train, model,
                                        ModeKeys.TRAIN, strategy)

@@ -1,6 +1,7 @@
 """Exports during train_eval_model: periodic, lagged, best; checkpoint predictor."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -22,11 +23,9 @@ def _versions(root):
   return [version for version, _ in export_dirs.list_exports(root)]
 
 
-@pytest.fixture(scope='module')
-def trained_model_dir(tmp_path_factory):
-  """A model_dir after 6 steps with checkpoints (and exports) every 2."""
-  model_dir = str(tmp_path_factory.mktemp('model_dir'))
-  train.train_eval_model(
+def _train(model_dir, exporter, max_train_steps=6, callbacks=()):
+  """Trains TinyModel to max_train_steps, checkpointing every 2 steps."""
+  return train.train_eval_model(
       t2r_model=TinyModel,
       input_generator_train=(
           synthetic_input_generators.DefaultRandomInputGenerator(
@@ -34,13 +33,22 @@ def trained_model_dir(tmp_path_factory):
       input_generator_eval=(
           synthetic_input_generators.DefaultRandomInputGenerator(
               batch_size=4, seed=1)),
-      max_train_steps=6,
+      max_train_steps=max_train_steps,
       model_dir=model_dir,
       eval_steps=1,
       save_checkpoints_steps=2,
-      export_hooks=[export_hooks.PeriodicExporter(
-          num_versions=2, lagged_export_dir_name='export_lagged')],
-      callbacks=[export_hooks.BestExporter(model_dir, 'loss')])
+      export_hooks=[exporter],
+      callbacks=callbacks)
+
+
+@pytest.fixture(scope='module')
+def trained_model_dir(tmp_path_factory):
+  """A model_dir after 6 steps with checkpoints (and exports) every 2."""
+  model_dir = str(tmp_path_factory.mktemp('model_dir'))
+  _train(model_dir,
+         export_hooks.PeriodicExporter(
+             num_versions=2, lagged_export_dir_name='export_lagged'),
+         callbacks=[export_hooks.BestExporter(model_dir, 'loss')])
   return model_dir
 
 
@@ -92,6 +100,37 @@ def test_every_n_steps_skips_checkpoints_in_between(tmp_path):
   exported = [exporter(model, str(tmp_path), step) for step in (1, 3, 5, 7)]
   assert [path is not None for path in exported] == [True, False, True, False]
   assert _versions(str(tmp_path / 'export')) == [1, 5]
+
+
+def test_at_train_end_exports_the_step_the_schedule_skipped(tmp_path):
+  model = make_model()
+  exporter = export_hooks.PeriodicExporter(every_n_steps=5)
+  for step in (1, 3, 5, 7):
+    exporter(model, str(tmp_path), step)
+  assert exporter.at_train_end(model, str(tmp_path), 7) is not None
+  assert exporter.at_train_end(model, str(tmp_path), 7) is None
+  assert _versions(str(tmp_path / 'export')) == [1, 5, 7]
+
+
+def test_training_ending_between_scheduled_exports_exports_the_final_step(
+    tmp_path):
+  # Checkpoints at 2, 4, 6; the schedule exports 2 (first) and 4 only.
+  _train(str(tmp_path), export_hooks.PeriodicExporter(
+      every_n_steps=4, lagged_export_dir_name='export_lagged'))
+  assert _versions(str(tmp_path / 'export')) == [2, 4, 6]
+  assert _versions(str(tmp_path / 'export_lagged')) == [2, 4]
+
+
+def test_rerun_exports_a_final_step_a_stopped_run_did_not(trained_model_dir,
+                                                          tmp_path):
+  model_dir = str(tmp_path / 'model_dir')
+  shutil.copytree(trained_model_dir, model_dir)
+  tf.io.gfile.rmtree(os.path.join(model_dir, 'export', '6'))
+  result = _train(model_dir, export_hooks.PeriodicExporter(
+      num_versions=2, lagged_export_dir_name='export_lagged'))
+  assert result['train'] == {}  # Nothing trained: the step was reached.
+  assert _versions(os.path.join(model_dir, 'export')) == [4, 6]
+  assert _versions(os.path.join(model_dir, 'export_lagged')) == [2, 4]
 
 
 @pytest.mark.parametrize('kwargs,message', [

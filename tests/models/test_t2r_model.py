@@ -128,6 +128,34 @@ def test_evaluate_averages_model_eval_fn_over_the_dataset(
   assert result['mae'] == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize('use_ema', [False, True])
+@pytest.mark.parametrize('method', ['evaluate', 'predict'])
+def test_evaluate_and_predict_work_before_a_sequential_is_built(
+    linear_model_cls, linear_data, linear_dataset, fast_adam, use_ema,
+    method):
+  # A Sequential without an input shape has no weights until it is called;
+  # the moving-average swap must not read them before the model is built.
+
+  class WithSequential(linear_model_cls):
+
+    def __init__(self, **kwargs):
+      super().__init__(**kwargs)
+      self.dense = tf_keras.Sequential(
+          [tf_keras.layers.Dense(4), tf_keras.layers.Dense(2)])
+
+  model = WithSequential(create_optimizer_fn=fast_adam(use_ema=use_ema))
+  model.compile()
+  result = getattr(model, method)(linear_dataset, verbose=0)
+  features, labels = linear_data
+  predicted = model(specs.TensorSpecStruct(state=features.state))['action']
+  if method == 'evaluate':
+    expected = np.mean(np.square(predicted - labels.action))
+    assert result == pytest.approx(expected, rel=1e-5)
+  else:
+    np.testing.assert_allclose(result['action'], predicted, rtol=1e-5)
+  assert len(model.trainable_weights) == 4
+
+
 def test_regularization_losses_are_added_to_the_loss(linear_model_cls,
                                                      linear_dataset):
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from t2r.policies import exploration
 from t2r.policies import policies
@@ -36,6 +37,46 @@ def test_cem_policy_respects_the_action_bounds(critic_predictors, signature):
                                                          np.float32)})
   assert np.all(action >= LOW) and np.all(action <= HIGH)
   np.testing.assert_allclose(action, [1.0, -1.0], atol=0.05)
+
+
+@pytest.mark.parametrize('critic', ['tiled', 'split'])
+def test_in_graph_cem_policy_is_deterministic_given_a_seed(critic_predictors,
+                                                           critic):
+
+  def first_action(seed):
+    policy = policies.CEMPolicy(
+        critic_predictors[critic], LOW, HIGH,
+        exported_cem_signature='cem_action', seed=seed)
+    return policy.sample_action({'target': TARGET}, 0.0)[0]
+
+  np.testing.assert_array_equal(first_action(0), first_action(0))
+  assert not np.array_equal(first_action(0), first_action(1))
+
+
+def test_in_graph_cem_policy_without_seed_is_random(critic_predictors):
+  actions = [
+      policies.CEMPolicy(critic_predictors['tiled'], LOW, HIGH,
+                         exported_cem_signature='cem_action').sample_action(
+                             {'target': TARGET}, 0.0)[0] for _ in range(2)
+  ]
+  assert not np.array_equal(actions[0], actions[1])
+
+
+def test_cem_signature_samples_with_one_seed_per_example(critic_predictors):
+  predictor = critic_predictors['split']
+  outputs = predictor.predict(
+      {'state/target': np.stack([TARGET] * 3),
+       'cem_seed': np.array([7, 7, 8], np.int64)}, signature_name='cem_action')
+  np.testing.assert_array_equal(outputs['action'][0], outputs['action'][1])
+  assert not np.array_equal(outputs['action'][0], outputs['action'][2])
+
+
+def test_cem_signature_needs_a_seed_per_example(critic_predictors):
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='one cem_seed per state example'):
+    critic_predictors['tiled'].predict(
+        {'state/target': np.stack([TARGET] * 2),
+         'cem_seed': np.array([7], np.int64)}, signature_name='cem_action')
 
 
 def test_cem_policy_reports_the_critic_global_step(critic_predictors):

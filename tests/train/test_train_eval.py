@@ -152,6 +152,37 @@ def test_export_hooks_run_after_each_checkpoint(tmp_path):
                    (str(tmp_path), 40, str(tmp_path / 'ckpt-40'))]
 
 
+class _RecordingHook:
+  """An export hook that records its calls and its train-end call."""
+
+  def __init__(self):
+    self.calls = []
+
+  def __call__(self, model, directory, step):
+    self.calls.append(('save', step))
+
+  def at_train_end(self, model, directory, step):
+    self.calls.append(('end', step, tf.train.latest_checkpoint(directory)))
+
+
+def test_export_hooks_at_train_end_run_once_after_the_final_save(tmp_path):
+  hook = _RecordingHook()
+  _configure(str(tmp_path), 25)
+  train.train_eval_model(export_hooks=[hook])
+  assert hook.calls == [('save', 20), ('save', 25),
+                        ('end', 25, str(tmp_path / 'ckpt-25'))]
+
+
+def test_export_hooks_at_train_end_run_when_nothing_is_left_to_train(
+    trained, tmp_path):
+  model_dir = str(tmp_path / 'model')
+  shutil.copytree(trained[0], model_dir)
+  hook = _RecordingHook()
+  _configure(model_dir, 60)
+  train.train_eval_model(export_hooks=[hook])
+  assert hook.calls == [('end', 60, os.path.join(model_dir, 'ckpt-60'))]
+
+
 def test_stops_exactly_at_max_train_steps_between_checkpoints(tmp_path):
   _configure(str(tmp_path), 25)
   assert train.train_eval_model()['global_step'] == 25
