@@ -40,6 +40,10 @@ _WARMUP_STEPS = flags.DEFINE_integer('warmup_steps', 20,
 _ROUNDS = flags.DEFINE_integer('rounds', 9, 'Rounds per side.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 128, 'Batch size.')
 _HIDDEN = flags.DEFINE_integer('hidden', 512, 'Hidden layer width.')
+_STEPS_PER_EXECUTION = flags.DEFINE_integer(
+    'steps_per_execution', 1,
+    'train_eval_model steps per tf.function call (1 = one call per step, as '
+    'the baseline).')
 
 _STATE_SIZE = 128
 _ACTION_SIZE = 16
@@ -95,7 +99,9 @@ class _StepTimer(tf_keras.callbacks.Callback):
     self.steps_per_sec = None
 
   def on_train_batch_end(self, batch, logs=None):
-    self._batches += 1
+    # `batch` is the index of the last step run (steps_per_execution steps
+    # may run per call, so the hook does not fire after every step).
+    self._batches = batch + 1
     if self._batches in (self._warmup, self._warmup + self._steps):
       self.model.optimizer.iterations.numpy()  # Wait for the step to finish.
       now = time.perf_counter()
@@ -124,6 +130,7 @@ def run_ours(model_dir: str, round_index: int) -> float:
       save_checkpoints_steps=round_steps,
       log_every_n_steps=round_steps,
       save_summary_steps=round_steps,
+      steps_per_execution=_STEPS_PER_EXECUTION.value,
       callbacks=[timer])
   return timer.steps_per_sec
 
