@@ -6,12 +6,12 @@ a robot reads them with protobuf alone: no pickle, no model code.
 
 import datetime
 import os
-import uuid
 from typing import Any, Optional
 
 import tensorflow as tf
 from google.protobuf import text_format
 
+from t2r import atomic_files
 from t2r.proto import t2r_pb2
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import flatten_spec_structure
@@ -119,13 +119,8 @@ def write_t2r_assets(assets: t2r_pb2.T2RAssets, export_dir: str) -> str:
   Returns:
     The path of the written file.
   """
-  directory = os.path.join(export_dir, ASSETS_DIRNAME)
-  tf.io.gfile.makedirs(directory)
-  path = os.path.join(directory, ASSETS_FILENAME)
-  temp_path = f'{path}.tmp-{uuid.uuid4().hex}'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    f.write(text_format.MessageToString(assets))
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
+  path = os.path.join(export_dir, ASSETS_DIRNAME, ASSETS_FILENAME)
+  atomic_files.write_atomically(path, text_format.MessageToString(assets))
   return path
 
 

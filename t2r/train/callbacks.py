@@ -12,10 +12,8 @@ advanced in Python per batch, so batch hooks never block the accelerator
 except where they log.
 """
 
-import os
 import time
 from typing import Any, Callable, Dict, Optional, Sequence
-import uuid
 
 from absl import logging
 import gin
@@ -23,21 +21,14 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from t2r import atomic_files
+
 # hook(model, model_dir, global_step), called after each checkpoint save. A
 # hook may also define a method `at_train_end(model, model_dir, global_step)`:
 # `run_train_end_hooks` calls it once training has ended (after the final
 # checkpoint), e.g. to export the final step that its schedule skipped.
 ExportHook = Callable[[tf_keras.Model, str, int], Any]
 TRAIN_END_METHOD = 'at_train_end'
-
-
-def write_text_atomically(path: str, text: str):
-  """Writes `text` to `path` via a temporary name and a rename."""
-  tf.io.gfile.makedirs(os.path.dirname(path) or '.')
-  temp_path = f'{path}.tmp-{uuid.uuid4().hex}'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    f.write(text)
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
 
 
 def global_step(model: tf_keras.Model) -> int:
@@ -220,7 +211,7 @@ class OperativeConfigWriter(tf_keras.callbacks.Callback):
 
   def on_train_batch_end(self, batch, logs=None):
     if not self._written:
-      write_text_atomically(self._path, gin.operative_config_str())
+      atomic_files.write_atomically(self._path, gin.operative_config_str())
       self._written = True
 
 

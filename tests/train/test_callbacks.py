@@ -1,6 +1,5 @@
 """The global-step helpers of the training callbacks."""
 
-import os
 
 import numpy as np
 import pytest
@@ -18,15 +17,6 @@ from t2r.train import callbacks
 ])
 def test_crossed(previous, step, every_n, expected):
   assert callbacks.crossed(previous, step, every_n) == expected
-
-
-def test_write_text_atomically_replaces_and_leaves_no_temp(tmp_path):
-  path = str(tmp_path / 'sub' / 'operative_config.gin')
-  callbacks.write_text_atomically(path, 'a = 1\n')
-  callbacks.write_text_atomically(path, 'a = 2\n')
-  with open(path) as f:
-    assert f.read() == 'a = 2\n'
-  assert os.listdir(tmp_path / 'sub') == ['operative_config.gin']
 
 
 def test_to_python_turns_scalar_tensors_into_numbers():
