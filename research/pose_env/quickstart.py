@@ -46,7 +46,6 @@ from absl import flags
 from absl import logging
 import tensorflow as tf
 
-from t2r import atomic_files
 from research.pose_env import collection
 from research.pose_env import pose_env
 from research.pose_env import random_policy
@@ -61,6 +60,7 @@ from research.pose_env.policy_evaluation import REGRESSION
 from research.pose_env.results_figure import draw_results
 from research.pose_env.training_stage import train_and_export
 from research.pose_env.training_stage import TrainResult
+from t2r import atomic_files
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           'configs')
@@ -257,13 +257,16 @@ def run(config: QuickstartConfig) -> Dict[str, Any]:
     finally:
       env.close()
 
+  # Every policy saw the same scenes, so any result's targets and images do.
+  episodes = results[-1].episodes
   buffer = io.BytesIO()
   draw_results(episodes.targets, results,
                episodes.images[:config.num_images]).save(buffer, format='PNG')
-  atomic_files.write_atomically(os.path.join(root_dir, RESULTS_PNG), buffer.getvalue())
+  atomic_files.write_atomically(
+      os.path.join(root_dir, RESULTS_PNG), buffer.getvalue())
   summary = _results_json(config, results, time.perf_counter() - start)
-  atomic_files.write_atomically(os.path.join(root_dir, RESULTS_JSON),
-                    json.dumps(summary, indent=2).encode('utf-8'))
+  atomic_files.write_atomically(
+      os.path.join(root_dir, RESULTS_JSON), json.dumps(summary, indent=2))
   print(f'\nPose env, {config.num_test_episodes} held-out episodes '
         '(distance from the true duck position):')
   print(format_table(results))

@@ -74,7 +74,7 @@ def flat_feature_and_label_specs(feature_spec: Any,
 
 
 def _check_storable(path: str, spec: Any):
-  """Raises ValueError for specs a record cannot hold as declared."""
+  """Raises TypeError or ValueError for a spec that records cannot hold."""
   if not isinstance(spec, tf.TensorSpec):
     raise TypeError(f'Spec structure leaf {path} is a {type(spec).__name__}; '
                     'expected a tf.TensorSpec or ExtendedTensorSpec.')

@@ -21,7 +21,6 @@ from t2r.modes import ModeKeys
 from t2r.predictors import export_dirs
 
 
-
 def predict_outputs(t2r_model: Any, features: Any) -> Dict[str, tf.Tensor]:
   """Preprocesses raw PREDICT features and returns the model's export outputs.
 

@@ -44,13 +44,19 @@ def copy_export(source: str, export_root: str, version: int) -> str:
   if tf.io.gfile.exists(final_path):
     return final_path
   temp_path = os.path.join(export_root, export_dirs.temp_dir_name(version))
-  for directory, _, files in tf.io.gfile.walk(source):
-    target = os.path.join(temp_path, os.path.relpath(directory, source))
-    tf.io.gfile.makedirs(target)
-    for name in files:
-      tf.io.gfile.copy(os.path.join(directory, name),
-                       os.path.join(target, name))
-  tf.io.gfile.rename(temp_path, final_path)
+  try:
+    for directory, _, files in tf.io.gfile.walk(source):
+      target = os.path.join(temp_path, os.path.relpath(directory, source))
+      tf.io.gfile.makedirs(target)
+      for name in files:
+        tf.io.gfile.copy(os.path.join(directory, name),
+                         os.path.join(target, name))
+    tf.io.gfile.rename(temp_path, final_path)
+  except BaseException:
+    # As in `AbstractExportGenerator.export`: leave no partial copy behind.
+    if tf.io.gfile.exists(temp_path):
+      tf.io.gfile.rmtree(temp_path)
+    raise
   return final_path
 
 

@@ -87,6 +87,7 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
           f'CriticModel got loss_type={loss_type!r}; expected one of '
           f'{list(LOSS_TYPES)}.')
     if action_batch_size is not None and (
+        isinstance(action_batch_size, bool) or
         not isinstance(action_batch_size, int) or action_batch_size < 1):
       raise ValueError(
           f'action_batch_size must be None or a positive int, got '

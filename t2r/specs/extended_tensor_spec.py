@@ -274,14 +274,12 @@ class ExtendedTensorSpec(tf.TensorSpec):
 
     Args:
       tensor: A `tf.Tensor`, `tf.Variable` or numpy array.
-      name: The spec name; defaults to the tensor's name when it has one.
+      name: The spec name (None: unnamed; the path is used).
       **kwargs: Other `ExtendedTensorSpec` fields.
 
     Returns:
       A new `ExtendedTensorSpec`.
     """
-    if isinstance(tensor, np.ndarray):
-      return cls(tensor.shape, tensor.dtype, name=name, **kwargs)
     if not hasattr(tensor, 'shape') or not hasattr(tensor, 'dtype'):
       raise TypeError(f'from_tensor expects a tensor or numpy array, got '
                       f'{type(tensor).__name__}.')

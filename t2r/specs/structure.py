@@ -113,6 +113,7 @@ def pack_flat_sequence_to_spec_structure(spec_structure: Any,
 
   Raises:
     ValueError: If a required spec has no value in `flat_sequence`.
+    TypeError: If `flat_sequence` is not a dict or `TensorSpecStruct`.
   """
   if not isinstance(flat_sequence, dict):
     raise TypeError(
@@ -191,7 +192,7 @@ def copy_tensorspec(spec_structure: Any,
   copied = TensorSpecStruct()
   for path, spec in flat.items():
     _require_spec(spec, path)
-    name = spec.name if spec.name else path
+    name = spec_name(spec, path)
     if prefix:
       name = f'{prefix.rstrip(_SEPARATOR)}{_SEPARATOR}{name}'
     copied[path] = ExtendedTensorSpec.from_spec(
@@ -252,7 +253,7 @@ def add_sequence_length_specs(spec_structure: Any) -> TensorSpecStruct:
   for path, spec in flat.items():
     result[path] = spec
     if getattr(spec, 'is_sequence', False):
-      name = spec.name if spec.name else path
+      name = spec_name(spec, path)
       result[path + '_length'] = ExtendedTensorSpec(
           shape=(),
           dtype=tf.int64,

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from t2r.specs.structure import flatten_spec_structure
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
+from t2r.specs.structure import spec_name
 from t2r.specs.tensor_spec_struct import TensorSpecStruct
 
 
@@ -237,7 +238,7 @@ def assert_valid_spec_structure(spec_structure: Any):
       raise TypeError(
           f'Spec structure leaf {path!r} is a {type(spec).__name__}, expected '
           'a tf.TensorSpec or ExtendedTensorSpec.')
-    name = spec.name if spec.name else path
+    name = spec_name(spec, path)
     if name in seen:
       other_path, other = seen[name]
       if other != spec:
