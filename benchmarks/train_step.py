@@ -28,6 +28,7 @@ from absl import flags
 import tensorflow as tf
 import tf_keras
 
+from t2r import compat
 from t2r import models
 from t2r import specs
 from t2r import train
@@ -91,7 +92,7 @@ class _StepTimer(tf_keras.callbacks.Callback):
 
   def __init__(self, warmup: int, steps: int):
     super().__init__()
-    self._supports_tf_logs = True
+    compat.let_callback_take_tensor_logs(self)
     self._warmup = warmup
     self._steps = steps
     self._batches = 0

@@ -137,7 +137,7 @@ class PeriodicExporter:
     """Exports the final step unless this exporter just exported it.
 
     `train_eval_model` calls this once training ends (see
-    `t2r.train.callbacks.run_train_end_hooks`), also when a restarted job
+    `t2r.train.hooks.run_train_end_hooks`), also when a restarted job
     finds its final step reached already: an export of that step that exists
     is kept, a missing one (the previous run stopped before it) is written.
 

@@ -26,6 +26,8 @@ import gin
 import tensorflow as tf
 import tf_keras
 
+from t2r import compat
+
 LearningRate = Union[float, tf_keras.optimizers.schedules.LearningRateSchedule]
 
 for _schedule in (
@@ -169,17 +171,14 @@ def swapped_moving_average_weights(
   Yields:
     True if the averaged weights are in place, False if nothing was swapped.
   """
-  inner = base_optimizer(optimizer) if optimizer is not None else None
-  averages = getattr(inner, '_model_variables_moving_average', None)
-  if not uses_moving_average(optimizer) or not averages:
+  averages = None
+  if uses_moving_average(optimizer):
+    averages = compat.moving_average_variables(
+        base_optimizer(optimizer), variables)
+  if averages is None:
     yield False
     return
-  # The optimizer indexes its averages by variable, as its own
-  # finalize_variable_values does.
-  # pylint: disable=protected-access
-  pairs = [(var, averages[inner._index_dict[inner._var_key(var)]])
-           for var in variables]
-  # pylint: enable=protected-access
+  pairs = list(zip(variables, averages))
   _swap(pairs)
   try:
     yield True

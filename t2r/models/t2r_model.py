@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from preprocessors.noop_preprocessor import NoOpPreprocessor
+from t2r import compat
 from t2r import specs
 from t2r.models import optimizers
 from t2r.modes import ModeKeys
@@ -523,7 +524,7 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
     keys = [name for name, _ in tf.train.list_variables(prefix)]
     children = {
         name: child
-        for name, child in self._trackable_children().items()
+        for name, child in compat.trackable_children(self).items()
         if child is not self.optimizer
     }
     weights = tf.train.Checkpoint(**children)
@@ -569,10 +570,8 @@ def _read_once_across_replicas(read_fn: Callable[[], tf.Tensor]) -> tf.Tensor:
     The value.
   """
   context = tf.distribute.get_replica_context()
-  extended = tf.distribute.get_strategy().extended
-  use_merge_call = getattr(extended, '_use_merge_call', lambda: True)
   if (context is None or not tf.distribute.has_strategy() or
-      not use_merge_call()):
+      not compat.strategy_uses_merge_call()):
     return read_fn()
   return context.merge_call(lambda _: tf.identity(read_fn()))
 

@@ -14,6 +14,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
+from t2r.specs import batch_dims as batch_dims_lib
+
 ENCODED_IMAGE_FORMATS = ('jpeg', 'png')
 _IMAGE_DTYPES = (tf.uint8, tf.uint16)
 
@@ -230,11 +232,17 @@ class ExtendedTensorSpec(tf.TensorSpec):
       data_format: See the class docstring.
       dataset_key: See the class docstring.
       varlen_default_value: See the class docstring.
-      batch_size: If > 0, prepend a batch dimension of that size; if < 0,
-        prepend an unknown (None) batch dimension; 0 or None adds nothing.
+      batch_size: None adds nothing (T2R's default); N > 0 prepends a batch
+        dimension of size N; -1 prepends an unknown (None) batch dimension.
+        See the table in the `t2r.specs` docstring.
 
     Returns:
       A new `ExtendedTensorSpec`.
+
+    Raises:
+      TypeError: If `spec` is not a `tf.TensorSpec`, or `batch_size` is not
+        None or an int.
+      ValueError: If `batch_size` is 0 or negative other than -1.
     """
     if not isinstance(spec, tf.TypeSpec) or not hasattr(spec, 'shape'):
       raise TypeError(
@@ -247,11 +255,9 @@ class ExtendedTensorSpec(tf.TensorSpec):
       return getattr(spec, attribute, default)
 
     new_shape = tf.TensorShape(pick(shape, 'shape', None))
-    if batch_size is not None and batch_size != 0:
-      if not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f'batch_size must be an int or None, got {batch_size!r}.')
-      batch_dim = int(batch_size) if batch_size > 0 else None
-      new_shape = tf.TensorShape([batch_dim]).concatenate(new_shape)
+    batch_dims = batch_dims_lib.spec_batch_dims(batch_size)
+    if batch_dims:
+      new_shape = tf.TensorShape(batch_dims).concatenate(new_shape)
       # A batched spec describes many lists, not one padded list.
       if varlen_default_value is _UNSET:
         varlen_default_value = None

@@ -5,16 +5,17 @@ generators. Encoded-image specs get decoded pixel arrays (what a writer
 encodes and a parser returns).
 """
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from t2r.specs.batch_dims import array_batch_dims
 from t2r.specs.structure import flatten_spec_structure
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
 
 
-def _full_shape(spec: Any, batch_size: Optional[int],
+def _full_shape(spec: Any, batch_dims: List[int],
                 sequence_length: int) -> tuple:
   if not spec.shape.is_fully_defined():
     raise ValueError(
@@ -23,9 +24,7 @@ def _full_shape(spec: Any, batch_size: Optional[int],
   shape = list(spec.shape.as_list())
   if getattr(spec, 'is_sequence', False):
     shape = [sequence_length] + shape
-  if batch_size is not None and batch_size > 0:
-    shape = [batch_size] + shape
-  return tuple(shape)
+  return tuple(batch_dims + shape)
 
 
 def make_constant_numpy(spec_structure: Any,
@@ -42,16 +41,23 @@ def make_constant_numpy(spec_structure: Any,
     spec_structure: A spec structure with fully defined shapes.
     constant_value: The fill value (cast to each spec's dtype; strings get
       `str(constant_value)` as bytes).
-    batch_size: If > 0, prepend a batch dimension of that size.
+    batch_size: None: no batch dimension (one example); N > 0: a batch of
+      N. See the table in the `t2r.specs` docstring.
     sequence_length: The time dimension given to sequence specs.
 
   Returns:
     Numpy arrays in the layout of `spec_structure`.
+
+  Raises:
+    TypeError: If `batch_size` is not None or an int.
+    ValueError: If `batch_size` is 0 or negative, or a shape is not fully
+      defined.
   """
+  batch_dims = array_batch_dims(batch_size, 'make_constant_numpy')
   flat = flatten_spec_structure(spec_structure)
   arrays = {}
   for path, spec in flat.items():
-    shape = _full_shape(spec, batch_size, sequence_length)
+    shape = _full_shape(spec, batch_dims, sequence_length)
     if spec.dtype == tf.string:
       arrays[path] = np.full(shape, str(constant_value).encode(), dtype=object)
     else:
@@ -72,18 +78,25 @@ def make_random_numpy(spec_structure: Any,
 
   Args:
     spec_structure: A spec structure with fully defined shapes.
-    batch_size: If > 0, prepend a batch dimension of that size.
+    batch_size: As in `make_constant_numpy`.
     sequence_length: The time dimension given to sequence specs.
     seed: Seed of the numpy generator; the same seed gives the same arrays.
 
   Returns:
     Numpy arrays in the layout of `spec_structure`.
+
+  Raises:
+    TypeError: If `batch_size` is not None or an int, or a dtype has no
+      random values.
+    ValueError: If `batch_size` is 0 or negative, or a shape is not fully
+      defined.
   """
+  batch_dims = array_batch_dims(batch_size, 'make_random_numpy')
   rng = np.random.default_rng(seed)
   flat = flatten_spec_structure(spec_structure)
   arrays = {}
   for path, spec in flat.items():
-    shape = _full_shape(spec, batch_size, sequence_length)
+    shape = _full_shape(spec, batch_dims, sequence_length)
     dtype = spec.dtype
     if dtype == tf.string:
       letters = rng.integers(ord('a'), ord('z') + 1, size=shape + (6,))

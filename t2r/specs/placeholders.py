@@ -5,11 +5,11 @@ role is played by `make_input_signature`, whose result is passed as a
 `tf.function` input signature or used for SavedModel serving signatures.
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-import numpy as np
 import tensorflow as tf
 
+from t2r.specs.batch_dims import signature_batch_dims
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import flatten_spec_structure
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
@@ -17,22 +17,11 @@ from t2r.specs.structure import spec_name
 from t2r.specs.validation import validate_and_flatten
 
 
-def _leading_dims(spec: Any, batch_size: Optional[int]) -> list:
-  """The dims placed before a spec's shape: batch, then time for sequences."""
-  if batch_size is not None and not isinstance(batch_size, (int, np.integer)):
-    raise TypeError(f'batch_size must be None or an int, got {batch_size!r}.')
-  dims = []
-  if batch_size is None:
-    dims.append(None)
-  elif batch_size > 0:
-    dims.append(int(batch_size))
-  if getattr(spec, 'is_sequence', False):
-    dims.append(None)
-  return dims
-
-
-def _batched_shape(spec: Any, batch_size: Optional[int]) -> tf.TensorShape:
-  return tf.TensorShape(_leading_dims(spec, batch_size)).concatenate(spec.shape)
+def _batched_shape(spec: Any,
+                   batch_dims: List[Optional[int]]) -> tf.TensorShape:
+  """The spec's shape after the batch dims and, for sequences, a time dim."""
+  time_dims = [None] if getattr(spec, 'is_sequence', False) else []
+  return tf.TensorShape(batch_dims + time_dims).concatenate(spec.shape)
 
 
 def make_placeholders(spec_structure: Any,
@@ -47,15 +36,19 @@ def make_placeholders(spec_structure: Any,
 
   Args:
     spec_structure: A spec structure.
-    batch_size: None prepends an unknown batch dimension; N > 0 a fixed one;
-      <= 0 none. Sequence specs get one more unknown (time) dimension.
+    batch_size: None prepends an unknown batch dimension (T2R's default);
+      N > 0 a batch of N. Sequence specs get one more unknown (time)
+      dimension. See the table in the `t2r.specs` docstring.
 
   Returns:
     Placeholders laid out like `spec_structure`, named by spec name.
 
   Raises:
     RuntimeError: If called eagerly (placeholders need a graph).
+    TypeError: If `batch_size` is not None or an int.
+    ValueError: If `batch_size` is 0 or negative.
   """
+  batch_dims = signature_batch_dims(batch_size, 'make_placeholders')
   if tf.executing_eagerly():
     raise RuntimeError(
         'make_placeholders creates graph placeholders and needs a graph: call '
@@ -66,7 +59,7 @@ def make_placeholders(spec_structure: Any,
   for path, spec in flat.items():
     placeholders[path] = tf.compat.v1.placeholder(
         dtype=spec.dtype,
-        shape=_batched_shape(spec, batch_size),
+        shape=_batched_shape(spec, batch_dims),
         name=spec_name(spec, path).replace('/', '_'))
   return pack_flat_sequence_to_spec_structure(spec_structure, placeholders)
 
@@ -88,11 +81,16 @@ def make_input_signature(spec_structure: Any,
 
   Returns:
     A structure like `spec_structure` of plain `tf.TensorSpec`s.
+
+  Raises:
+    TypeError: If `batch_size` is not None or an int.
+    ValueError: If `batch_size` is 0 or negative.
   """
+  batch_dims = signature_batch_dims(batch_size, 'make_input_signature')
   flat = flatten_spec_structure(spec_structure)
   signature = {
       path: tf.TensorSpec(
-          _batched_shape(spec, batch_size), spec.dtype, spec_name(spec, path))
+          _batched_shape(spec, batch_dims), spec.dtype, spec_name(spec, path))
       for path, spec in flat.items()
   }
   return pack_flat_sequence_to_spec_structure(spec_structure, signature)
@@ -100,11 +98,33 @@ def make_input_signature(spec_structure: Any,
 
 def make_batched_spec_structure(spec_structure: Any,
                                 batch_size: Optional[int] = None) -> Any:
-  """Returns `ExtendedTensorSpec`s with the batch (and time) dims added."""
+  """Returns `ExtendedTensorSpec`s with the batch (and time) dims added.
+
+  The specs of what a batched pipeline yields: the shapes of
+  `make_input_signature`, keeping every spec field but
+  `varlen_default_value` (a batch is many lists, not one padded list).
+
+  Example:
+    >>> make_batched_spec_structure(feature_spec).state.shape.as_list()
+    [None, 8, 128]
+
+  Args:
+    spec_structure: A spec structure.
+    batch_size: As in `make_placeholders`.
+
+  Returns:
+    A structure like `spec_structure` of `ExtendedTensorSpec`s.
+
+  Raises:
+    TypeError: If `batch_size` is not None or an int.
+    ValueError: If `batch_size` is 0 or negative.
+  """
+  batch_dims = signature_batch_dims(batch_size, 'make_batched_spec_structure')
   flat = flatten_spec_structure(spec_structure)
   batched = {
       path: ExtendedTensorSpec.from_spec(
-          spec, shape=_batched_shape(spec, batch_size), varlen_default_value=None)
+          spec, shape=_batched_shape(spec, batch_dims),
+          varlen_default_value=None)
       for path, spec in flat.items()
   }
   return pack_flat_sequence_to_spec_structure(spec_structure, batched)

@@ -183,7 +183,8 @@ def copy_tensorspec(spec_structure: Any,
     prefix: Prepended as 'prefix/' to every spec name (names that are None
       take the path instead).
     batch_size: As in `ExtendedTensorSpec.from_spec`: > 0 prepends a fixed
-      batch dimension, < 0 prepends None, None or 0 adds nothing.
+      batch dimension, -1 prepends None, None adds nothing (see the table
+      in `t2r.specs`).
 
   Returns:
     A flat `TensorSpecStruct` of new `ExtendedTensorSpec`s with the same paths.

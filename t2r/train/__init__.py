@@ -1,4 +1,4 @@
-"""Training jobs: `train_eval_model`, its callbacks and strategy selection.
+"""Training jobs: `train_eval_model`, its callbacks, evaluation and strategies.
 
 Example:
   >>> from t2r import train
@@ -7,17 +7,19 @@ Example:
 """
 
 from t2r.train.callbacks import CheckpointSaver
-from t2r.train.callbacks import ExportHook
 from t2r.train.callbacks import OperativeConfigWriter
 from t2r.train.callbacks import ProgressLogger
 from t2r.train.callbacks import StopAtStep
-from t2r.train.callbacks import restore_checkpoint
+from t2r.train.checkpoints import restore_checkpoint
 from t2r.train.evaluation import PeriodicEvaluator
 from t2r.train.evaluation import evaluate
 from t2r.train.evaluation import evaluate_checkpoints
+from t2r.train.hooks import ExportHook
+from t2r.train.hooks import run_train_end_hooks
 from t2r.train.strategies import create_strategy
 from t2r.train.strategies import is_chief
 from t2r.train.strategies import is_chief_task
 from t2r.train.strategies import worker_write_dir
 from t2r.train.train_eval import OPERATIVE_CONFIG_FILENAME
 from t2r.train.train_eval import train_eval_model
+from t2r.train.train_steps import global_step

@@ -13,77 +13,19 @@ except where they log.
 """
 
 import time
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 from absl import logging
 import gin
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from t2r import atomic_files
-
-# hook(model, model_dir, global_step), called after each checkpoint save. A
-# hook may also define a method `at_train_end(model, model_dir, global_step)`:
-# `run_train_end_hooks` calls it once training has ended (after the final
-# checkpoint), e.g. to export the final step that its schedule skipped.
-ExportHook = Callable[[tf_keras.Model, str, int], Any]
-TRAIN_END_METHOD = 'at_train_end'
-
-
-def global_step(model: tf_keras.Model) -> int:
-  """The model's global step: its optimizer's `iterations`."""
-  return int(model.optimizer.iterations.numpy())
-
-
-def crossed(previous_step: int, step: int, every_n_steps: int) -> bool:
-  """Whether a multiple of `every_n_steps` lies in (previous_step, step]."""
-  return step // every_n_steps > previous_step // every_n_steps
-
-
-def run_train_end_hooks(export_hooks: Sequence[ExportHook],
-                        model: tf_keras.Model, directory: str, step: int):
-  """Calls `at_train_end(model, directory, step)` of the hooks that define it.
-
-  Plain callables (functions, lambdas) have no such method and are skipped.
-
-  Example:
-    >>> run_train_end_hooks([PeriodicExporter(every_n_steps=1000)], model,
-    ...                     model_dir, global_step(model))
-
-  Args:
-    export_hooks: The job's export hooks.
-    model: The trained model.
-    directory: Where this worker writes (as for the hooks' calls).
-    step: The final global step.
-  """
-  for hook in export_hooks:
-    at_train_end = getattr(hook, TRAIN_END_METHOD, None)
-    if at_train_end is not None:
-      at_train_end(model, directory, step)
-
-
-def to_python(values: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-  """Keras logs with scalar tensors as Python numbers (a sync point)."""
-  result = {}
-  for name, value in (values or {}).items():
-    if hasattr(value, 'numpy'):
-      value = value.numpy()
-    result[name] = value.item() if isinstance(value, np.generic) or (
-        isinstance(value, np.ndarray) and not value.shape) else value
-  return result
-
-
-def write_scalars(writer: Optional[tf.summary.SummaryWriter],
-                  values: Dict[str, Any], step: int):
-  """Writes the scalar entries of `values` to `writer` (None: no-op)."""
-  if writer is None:
-    return
-  with writer.as_default(), tf.summary.record_if(True):
-    for name, value in values.items():
-      if isinstance(value, (int, float, np.number)):
-        tf.summary.scalar(name, value, step=step)
-  writer.flush()
+from t2r import compat
+from t2r import progress
+from t2r.train import hooks
+from t2r.train import summaries
+from t2r.train import train_steps
 
 
 class _GlobalStepCallback(tf_keras.callbacks.Callback):
@@ -91,12 +33,12 @@ class _GlobalStepCallback(tf_keras.callbacks.Callback):
 
   def __init__(self):
     super().__init__()
-    self._supports_tf_logs = True  # Logs stay tensors: no sync per batch.
+    compat.let_callback_take_tensor_logs(self)  # No sync per batch.
     self._epoch_start_step = 0
     self.step = 0
 
   def on_epoch_begin(self, epoch, logs=None):
-    self._epoch_start_step = self.step = global_step(self.model)
+    self._epoch_start_step = self.step = train_steps.global_step(self.model)
 
   def on_train_batch_end(self, batch, logs=None):
     # `batch` is the index of the last step run (steps_per_execution aware).
@@ -107,6 +49,12 @@ class StopAtStep(_GlobalStepCallback):
   """Ends `fit` once the global step reaches `max_steps`.
 
   With `steps_per_execution` k > 1 training may run up to k - 1 steps past.
+  A `fit` that starts at `max_steps` or later still runs one step, since
+  tf-keras checks `stop_training` only after a batch (`train_eval_model`
+  does not call `fit` then).
+
+  Args:
+    max_steps: The global step at which training ends.
   """
 
   def __init__(self, max_steps: int):
@@ -149,7 +97,7 @@ class ProgressLogger(_GlobalStepCallback):
     self._last_step = None
 
   def on_train_begin(self, logs=None):
-    self._last_step = global_step(self.model)
+    self._last_step = train_steps.global_step(self.model)
     self._last_time = time.perf_counter()
     if self._writer is None:
       return
@@ -172,28 +120,63 @@ class ProgressLogger(_GlobalStepCallback):
   def on_train_batch_end(self, batch, logs=None):
     previous_step = self.step
     super().on_train_batch_end(batch, logs)
-    log_now = crossed(previous_step, self.step, self._log_every_n_steps)
-    summarize_now = crossed(previous_step, self.step,
-                            self._summary_every_n_steps)
+    log_now = train_steps.crossed(previous_step, self.step,
+                                  self._log_every_n_steps)
+    summarize_now = train_steps.crossed(previous_step, self.step,
+                                        self._summary_every_n_steps)
     if not (log_now or summarize_now):
       return
-    values = to_python(logs)
+    values = summaries.to_python(logs)
     now = time.perf_counter()
     steps_per_sec = (self.step - self._last_step) / max(
         now - self._last_time, 1e-9)
     self._last_step, self._last_time = self.step, now
     values['global_step/sec'] = steps_per_sec
     if log_now:
-      logging.info('step %d: %s', self.step, format_values(values))
+      logging.info('step %d: %s', self.step, summaries.format_values(values))
     if summarize_now:
-      write_scalars(self._writer, values, self.step)
+      summaries.write_scalars(self._writer, values, self.step)
 
 
-def format_values(values: Dict[str, Any]) -> str:
-  """'name value, ...' for log lines (floats with 5 significant digits)."""
-  return ', '.join(
-      f'{name} {value:.5g}' if isinstance(value, float) else f'{name} {value}'
-      for name, value in values.items())
+class TrainingProgressBar(_GlobalStepCallback):
+  """Shows training as one `t2r.progress.ProgressBar` up to `max_steps`.
+
+  The bar moves every batch (the step is counted in Python); the loss is
+  read, a sync with the accelerator, only every `loss_every_n_steps`.
+
+  Args:
+    max_steps: The global step at which training ends (the bar's total).
+    description: The bar's label, e.g. 'train PoseEnvRegressionModel'.
+    loss_every_n_steps: How often the loss shown is refreshed.
+  """
+
+  def __init__(self, max_steps: int, description: str = 'train',
+               loss_every_n_steps: int = 100):
+    super().__init__()
+    self._max_steps = max_steps
+    self._description = description
+    self._loss_every_n_steps = loss_every_n_steps
+    self._bar = None
+
+  def on_train_begin(self, logs=None):
+    start = min(train_steps.global_step(self.model), self._max_steps)
+    self._bar = progress.ProgressBar(self._description, total=self._max_steps,
+                                     unit='steps', initial=start)
+
+  def on_train_batch_end(self, batch, logs=None):
+    previous_step = self.step
+    super().on_train_batch_end(batch, logs)
+    fields = {}
+    if logs and 'loss' in logs and train_steps.crossed(
+        previous_step, self.step, self._loss_every_n_steps):
+      fields['loss'] = float(summaries.to_python({'loss': logs['loss']})[
+          'loss'])
+    self._bar.update(self.step, **fields)
+
+  def on_train_end(self, logs=None):
+    if self._bar is not None:
+      self._bar.close()
+      self._bar = None
 
 
 class OperativeConfigWriter(tf_keras.callbacks.Callback):
@@ -205,7 +188,7 @@ class OperativeConfigWriter(tf_keras.callbacks.Callback):
 
   def __init__(self, path: str):
     super().__init__()
-    self._supports_tf_logs = True
+    compat.let_callback_take_tensor_logs(self)
     self._path = path
     self._written = False
 
@@ -215,27 +198,6 @@ class OperativeConfigWriter(tf_keras.callbacks.Callback):
       self._written = True
 
 
-def restore_checkpoint(checkpoint: tf.train.Checkpoint, path: str):
-  """Restores `path` into `checkpoint`, checking it matches the objects.
-
-  Args:
-    checkpoint: A checkpoint over built objects (model and optimizer).
-    path: The checkpoint prefix.
-
-  Raises:
-    ValueError: If the checkpoint lacks variables of the objects or their
-      shapes differ (it was written by another model).
-    tf.errors.NotFoundError: If the checkpoint files are gone.
-  """
-  try:
-    checkpoint.restore(path).assert_existing_objects_matched()
-  except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
-    raise ValueError(
-        f'The checkpoint {path} does not match the model: {e} Use a new '
-        'model_dir for a different model, or delete the old checkpoints.'
-    ) from e
-
-
 class CheckpointSaver(tf_keras.callbacks.Callback):
   """Saves a checkpoint every `every_n_steps` global steps and at the end.
 
@@ -243,7 +205,8 @@ class CheckpointSaver(tf_keras.callbacks.Callback):
   `every_n_steps`) and when training stops. After each save the export hooks
   run with `(model, directory, global_step)`; `directory` is where this
   worker writes (model_dir on the chief). When `fit` ends, after the final
-  save, the hooks' `at_train_end` methods run (see `run_train_end_hooks`).
+  save, the hooks' `at_train_end` methods run (see
+  `t2r.train.hooks.run_train_end_hooks`).
 
   Args:
     manager: A `tf.train.CheckpointManager` over the model and optimizer.
@@ -253,7 +216,8 @@ class CheckpointSaver(tf_keras.callbacks.Callback):
   """
 
   def __init__(self, manager: tf.train.CheckpointManager, every_n_steps: int,
-               export_hooks: Sequence[ExportHook] = (), directory: str = ''):
+               export_hooks: Sequence[hooks.ExportHook] = (),
+               directory: str = ''):
     super().__init__()
     self._manager = manager
     self._every_n_steps = every_n_steps
@@ -262,21 +226,22 @@ class CheckpointSaver(tf_keras.callbacks.Callback):
     self._last_saved_step = None
 
   def on_train_begin(self, logs=None):
-    self._last_saved_step = global_step(self.model)
+    self._last_saved_step = train_steps.global_step(self.model)
 
   def on_epoch_end(self, epoch, logs=None):
     # The last epoch saves here too, before `fit` ends by swapping moving
     # averages into the weights: checkpoints always hold the raw weights.
-    step = global_step(self.model)
-    if self.model.stop_training or crossed(self._last_saved_step, step,
-                                           self._every_n_steps):
+    step = train_steps.global_step(self.model)
+    if self.model.stop_training or train_steps.crossed(
+        self._last_saved_step, step, self._every_n_steps):
       self._save(step)
 
   def on_train_end(self, logs=None):
-    step = global_step(self.model)
+    step = train_steps.global_step(self.model)
     if step != self._last_saved_step:
       self._save(step)
-    run_train_end_hooks(self._export_hooks, self.model, self._directory, step)
+    hooks.run_train_end_hooks(self._export_hooks, self.model, self._directory,
+                              step)
 
   def _save(self, step: int):
     path = self._manager.save(checkpoint_number=step)

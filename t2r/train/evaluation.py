@@ -14,7 +14,10 @@ from absl import logging
 import tensorflow as tf
 import tf_keras
 
-from t2r.train import callbacks
+from t2r import compat
+from t2r.train import checkpoints
+from t2r.train import summaries
+from t2r.train import train_steps
 
 
 def evaluate(model: tf_keras.Model, dataset: Any, steps: Optional[int],
@@ -34,20 +37,18 @@ def evaluate(model: tf_keras.Model, dataset: Any, steps: Optional[int],
   Returns:
     The metrics by name.
   """
-  step = callbacks.global_step(model)
+  step = train_steps.global_step(model)
   if writer is None:
     results = model.evaluate(dataset, steps=steps, verbose=0, return_dict=True)
   else:
-    # `_test_counter` counts batches of the running `evaluate` call.
-    counter = model._test_counter  # pylint: disable=protected-access
+    counter = compat.evaluate_batch_counter(model)
     with writer.as_default(step=model.optimizer.iterations), \
         tf.summary.record_if(lambda: tf.equal(counter, 0)):
       results = model.evaluate(
           dataset, steps=steps, verbose=0, return_dict=True)
-  results = callbacks.to_python(results)
-  callbacks.write_scalars(writer, results, step)
-  logging.info('eval at step %d: %s', step,
-               callbacks.format_values(results))
+  results = summaries.to_python(results)
+  summaries.write_scalars(writer, results, step)
+  logging.info('eval at step %d: %s', step, summaries.format_values(results))
   return results
 
 
@@ -72,16 +73,16 @@ class PeriodicEvaluator(tf_keras.callbacks.Callback):
     self.results = {}
 
   def on_train_begin(self, logs=None):
-    self._last_step = callbacks.global_step(self.model)
+    self._last_step = train_steps.global_step(self.model)
 
   def on_epoch_end(self, epoch, logs=None):
-    step = callbacks.global_step(self.model)
-    if self.model.stop_training or callbacks.crossed(
+    step = train_steps.global_step(self.model)
+    if self.model.stop_training or train_steps.crossed(
         self._last_step, step, self._every_n_steps):
       self._evaluate(step)
 
   def on_train_end(self, logs=None):
-    step = callbacks.global_step(self.model)
+    step = train_steps.global_step(self.model)
     if step != self._last_step:
       self._evaluate(step)
 
@@ -129,7 +130,7 @@ def evaluate_checkpoints(model: tf_keras.Model,
   for path in tf.train.checkpoints_iterator(
       model_dir, min_interval_secs=min_interval_secs, timeout=timeout_secs):
     try:
-      callbacks.restore_checkpoint(checkpoint, path)
+      checkpoints.restore_checkpoint(checkpoint, path)
     except tf.errors.NotFoundError as e:
       # The trainer's CheckpointManager may delete an old checkpoint
       # (keep_checkpoint_max) between the listing and the read.
@@ -137,7 +138,7 @@ def evaluate_checkpoints(model: tf_keras.Model,
                       path, e)
       continue
     results = evaluate(model, dataset, eval_steps, writer)
-    step = callbacks.global_step(model)
+    step = train_steps.global_step(model)
     if max_train_steps is not None and step >= max_train_steps:
       logging.info('Evaluated the final checkpoint (step %d).', step)
       break

@@ -30,8 +30,11 @@ from t2r.models import optimizers
 from t2r.models import t2r_model as t2r_model_lib
 from t2r.modes import ModeKeys
 from t2r.train import callbacks as callbacks_lib
+from t2r.train import checkpoints
 from t2r.train import evaluation
+from t2r.train import hooks
 from t2r.train import strategies
+from t2r.train import train_steps
 
 InputGenerator = abstract_input_generator.AbstractInputGenerator
 ModelOrFactory = Union[t2r_model_lib.T2RModel,
@@ -54,7 +57,7 @@ def train_eval_model(
     log_every_n_steps: int = 100,
     save_summary_steps: int = 100,
     eval_timeout_secs: Optional[float] = 600.0,
-    export_hooks: Sequence[callbacks_lib.ExportHook] = (),
+    export_hooks: Sequence[hooks.ExportHook] = (),
     callbacks: Sequence[tf_keras.callbacks.Callback] = (),
     strategy: Optional[tf.distribute.Strategy] = None,
     mixed_precision_policy: Optional[str] = None,
@@ -146,18 +149,17 @@ def train_eval_model(
     results = evaluation.evaluate_checkpoints(
         model, checkpoint, eval_dataset, model_dir, eval_steps, eval_writer,
         max_train_steps=max_train_steps, timeout_secs=eval_timeout_secs)
-    return {'global_step': callbacks_lib.global_step(model), 'train': {},
+    return {'global_step': train_steps.global_step(model), 'train': {},
             'eval': results}
 
   _restore_latest(checkpoint, model_dir)
-  start_step = callbacks_lib.global_step(model)
+  start_step = train_steps.global_step(model)
   if start_step >= max_train_steps:
     logging.info('Global step %d already reaches max_train_steps %d; nothing '
                  'to train.', start_step, max_train_steps)
     # The run that trained may have stopped before its final export.
     with strategies.worker_write_dir(model_dir, chief) as write_dir:
-      callbacks_lib.run_train_end_hooks(export_hooks, model, write_dir,
-                                        start_step)
+      hooks.run_train_end_hooks(export_hooks, model, write_dir, start_step)
     return {'global_step': start_step, 'train': {}, 'eval': {}}
   train_dataset = _distributed_dataset(input_generator_train, model,
                                        ModeKeys.TRAIN, strategy)
@@ -194,7 +196,7 @@ def train_eval_model(
         steps_per_epoch=epoch_steps,
         callbacks=fit_callbacks + list(callbacks) + [history],
         verbose=0)
-  return {'global_step': callbacks_lib.global_step(model),
+  return {'global_step': train_steps.global_step(model),
           'train': {name: values[-1]
                     for name, values in history.history.items()},
           'eval': evaluator.results if evaluator else {}}
@@ -295,5 +297,5 @@ def _restore_latest(checkpoint: tf.train.Checkpoint, model_dir: str):
   if latest is None:
     logging.info('No checkpoint in %s; training from scratch.', model_dir)
     return
-  callbacks_lib.restore_checkpoint(checkpoint, latest)
+  checkpoints.restore_checkpoint(checkpoint, latest)
   logging.info('Resumed from %s.', latest)

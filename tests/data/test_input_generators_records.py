@@ -14,6 +14,7 @@ from t2r import specs
 from t2r.data import record_input_generator
 from t2r.data import weighted_input_generator
 from t2r.modes import ModeKeys
+import record_files
 
 DefaultRecordInputGenerator = record_input_generator.DefaultRecordInputGenerator
 
@@ -218,68 +219,6 @@ def test_several_dataset_keys_need_a_dataset_map(pattern):
     generator.create_dataset(ModeKeys.TRAIN)
 
 
-def test_files_of_many_records_are_read_to_the_end(tmp_path):
-  # More records than one read chunk: the completeness check must add up.
-  _write(tmp_path / 'long.tfrecord', [_example(float(i)) for i in range(150)])
-  generator = _generator(file_patterns=f'{tmp_path}/long.tfrecord',
-                         batch_size=64, num_epochs=1)
-  assert _ids(generator.create_dataset(ModeKeys.EVAL)) == list(range(150))
-
-
-def _corrupt_copy(source, destination, damage='flip'):
-  data = bytearray(open(source, 'rb').read())
-  if damage == 'flip':
-    data[len(data) // 2] ^= 0xFF
-  else:  # Truncated, e.g. by a writer that died.
-    data = data[:-10]
-  open(destination, 'wb').write(bytes(data))
-  return str(destination)
-
-
-@pytest.mark.parametrize('damage', ['flip', 'truncate'])
-def test_a_corrupt_file_fails_naming_the_file(tmp_path, damage):
-  files = _write_files(tmp_path, num_files=2)
-  bad = _corrupt_copy(files[1], tmp_path / 'data-broken.tfrecord', damage)
-  generator = _generator(file_patterns=f'{files[0]},{bad}', num_epochs=1)
-  with pytest.raises(tf.errors.InvalidArgumentError,
-                     match='data-broken.tfrecord'):
-    _ids(generator.create_dataset(ModeKeys.EVAL))
-
-
-def test_an_undecodable_image_fails_naming_file_and_feature(tmp_path):
-  good = _write_files(tmp_path, num_files=1)[0]
-  bad = _write(tmp_path / 'bad-image.tfrecord',
-               [_example(7.0), _example(8.0, image=b'not a jpeg')])
-  generator = _generator(file_patterns=f'{good},{bad}', num_epochs=1)
-  with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r"bad-image\.tfrecord.*'image'"):
-    _ids(generator.create_dataset(ModeKeys.EVAL))
-
-
-def test_with_several_streams_the_failing_stream_file_is_named(tmp_path):
-  (tmp_path / 'state').mkdir()
-  (tmp_path / 'camera').mkdir()
-  _write(tmp_path / 'state' / 'a.tfrecord', [_example(1.0)])
-  _write(tmp_path / 'camera' / 'a.tfrecord',
-         [_example(1.0, image=b'not a jpeg')])
-  feature_spec = specs.TensorSpecStruct()
-  feature_spec.x = specs.ExtendedTensorSpec((2,), tf.float32, name='x',
-                                            dataset_key='state')
-  feature_spec.image = specs.ExtendedTensorSpec(
-      (8, 8, 3), tf.uint8, name='image', data_format='jpeg',
-      dataset_key='camera')
-  generator = DefaultRecordInputGenerator(
-      dataset_map={
-          'state': f'{tmp_path}/state/*',
-          'camera': f'{tmp_path}/camera/*'
-      }, num_epochs=1)
-  generator.set_feature_specifications(feature_spec)
-  generator.set_label_specifications(specs.TensorSpecStruct())
-  with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r"record of [^ ]*camera/a\.tfrecord \(.*'image'"):
-    _ids(generator.create_dataset(ModeKeys.EVAL))
-
-
 def test_tf_keras_fit_reports_the_file_of_a_bad_record(tmp_path):
   bad = _write(tmp_path / 'bad-image.tfrecord',
                [_example(8.0, image=b'not a jpeg')] * 4)
@@ -314,7 +253,8 @@ def test_skip_mode_skips_and_counts_bad_records(tmp_path, batch_size):
 
 def test_skip_mode_skips_the_unreadable_rest_of_a_file(tmp_path):
   files = _write_files(tmp_path, num_files=2)
-  bad = _corrupt_copy(files[1], tmp_path / 'data-broken.tfrecord')
+  bad = record_files.corrupt_copy(files[1],
+                                  tmp_path / 'data-broken.tfrecord')
   generator = _generator(file_patterns=f'{files[0]},{bad}', num_epochs=1,
                          skip_corrupt_records=True)
   ids = _ids(generator.create_dataset(ModeKeys.EVAL))

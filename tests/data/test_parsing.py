@@ -215,40 +215,6 @@ def test_missing_required_sequence_feature_is_reported():
     parsing.create_parse_tf_example_fn(spec)([record])
 
 
-# Images.
-
-
-def test_image_of_the_wrong_size_fails_naming_the_feature_and_shapes():
-  spec = _struct(image=_image_spec())
-  written = _struct(image=Spec((5, 6, 3), tf.uint8, data_format='jpeg'))
-  record = encoding.encode_example(written, {'image': _pixels(9, (5, 6, 3))})
-  parse_fn = parsing.create_parse_tf_example_fn(spec)
-  with pytest.raises(
-      tf.errors.InvalidArgumentError,
-      match=r'Feature `image` \(name `image`\) expects images of shape '
-      r'\(4, 6, 3\) uint8 but a record decoded to shape\] \[5 6 3\]'):
-    _map_over_batches(parse_fn, [record], batch_size=1)
-
-
-def test_image_channels_are_converted_to_the_spec():
-  gray = _struct(image=Spec((4, 6, 1), tf.uint8, name='image',
-                            data_format='png'))
-  record = encoding.encode_example(gray, {'image': _pixels(77, (4, 6, 1))})
-  features, _ = parsing.create_parse_tf_example_fn(
-      _struct(image=Spec((4, 6, 3), tf.uint8, name='image',
-                         data_format='png')))([record])
-  np.testing.assert_array_equal(features.image.numpy(), 77)
-
-
-def test_jpeg_spec_reads_png_records():
-  png = _struct(image=Spec((4, 6, 3), tf.uint8, name='image',
-                           data_format='png'))
-  record = encoding.encode_example(png, {'image': _pixels(33)})
-  features, _ = parsing.create_parse_tf_example_fn(
-      _struct(image=_image_spec()))([record])
-  np.testing.assert_array_equal(features.image.numpy(), 33)
-
-
 # Several record streams.
 
 

@@ -103,12 +103,28 @@ def test_from_spec_copies_every_field_and_overrides():
 
 
 @pytest.mark.parametrize('batch_size, expected', [
-    (None, [8]), (0, [8]), (4, [4, 8]), (-1, [None, 8])])
+    (None, [8]), (4, [4, 8]), (np.int64(4), [4, 8]), (-1, [None, 8])])
 def test_from_spec_batch_size(batch_size, expected):
   spec = ExtendedTensorSpec((8,), tf.float32, name='s')
   batched = ExtendedTensorSpec.from_spec(spec, batch_size=batch_size)
   assert batched.shape.as_list() == expected
   assert batched.name == 's'
+
+
+@pytest.mark.parametrize('batch_size, error', [
+    (0, ValueError), (-2, ValueError), (True, TypeError), (4.0, TypeError)])
+def test_from_spec_rejects_batch_sizes_without_a_t2r_meaning(batch_size,
+                                                             error):
+  spec = ExtendedTensorSpec((8,), tf.float32, name='s')
+  with pytest.raises(error,
+                     match='ExtendedTensorSpec.from_spec got batch_size='):
+    ExtendedTensorSpec.from_spec(spec, batch_size=batch_size)
+
+
+def test_from_spec_batch_size_drops_the_varlen_padding():
+  spec = ExtendedTensorSpec((3,), tf.int64, name='i', varlen_default_value=0)
+  batched = ExtendedTensorSpec.from_spec(spec, batch_size=-1)
+  assert batched.varlen_default_value is None
 
 
 def test_from_spec_accepts_a_plain_tensor_spec():

@@ -20,8 +20,6 @@ def spec():
 @pytest.mark.parametrize('batch_size, state_shape, obs_shape', [
     (None, [None, 8, 128], [None, None, 3]),
     (4, [4, 8, 128], [4, None, 3]),
-    (-1, [8, 128], [None, 3]),
-    (0, [8, 128], [None, 3]),
 ])
 def test_make_placeholders_shapes(spec, batch_size, state_shape, obs_shape):
   with tf.Graph().as_default():
@@ -77,39 +75,40 @@ def test_input_signature_drives_a_tf_function(spec):
   assert len(total.get_concrete_function().structured_input_signature) == 2
 
 
-@pytest.mark.parametrize('batch_size, sequence_length', [(None, 3), (2, 5)])
-def test_make_constant_numpy(spec, batch_size, sequence_length):
-  values = specs.make_constant_numpy(spec, 7, batch_size=batch_size,
-                                     sequence_length=sequence_length)
-  lead = [] if batch_size is None else [batch_size]
-  assert values.train.state.shape == tuple(lead + [8, 128])
-  assert values.obs.shape == tuple(lead + [sequence_length, 3])
-  assert values.obs.dtype == np.int64
-  assert np.all(values.train.state == 7)
+@pytest.mark.parametrize('batch_size, shape', [
+    (None, [None, 8, 128]), (4, [4, 8, 128]), (np.int64(4), [4, 8, 128])])
+@pytest.mark.parametrize('make', [
+    specs.make_input_signature, specs.make_batched_spec_structure])
+def test_signature_batch_size_none_is_an_unknown_batch_dimension(
+    spec, make, batch_size, shape):
+  assert make(spec, batch_size=batch_size).train.state.shape.as_list() == shape
 
 
-def test_make_random_numpy_is_seeded_and_typed():
-  spec = TensorSpecStruct({
-      'image': ExtendedTensorSpec((4, 4, 3), tf.uint8, name='i',
-                                  data_format='jpeg'),
-      'flag': ExtendedTensorSpec((2,), tf.bool, name='f'),
-      'text': ExtendedTensorSpec((), tf.string, name='t'),
-      'x': ExtendedTensorSpec((3,), tf.float16, name='x'),
-  })
-  first = specs.make_random_numpy(spec, batch_size=2, seed=3)
-  second = specs.make_random_numpy(spec, batch_size=2, seed=3)
-  other = specs.make_random_numpy(spec, batch_size=2, seed=4)
-  for path in spec.keys():
-    np.testing.assert_array_equal(first[path], second[path])
-  assert not np.array_equal(first.image, other.image)
-  assert first.image.dtype == np.uint8 and first.image.shape == (2, 4, 4, 3)
-  assert first.flag.dtype == bool
-  assert isinstance(first.text[0], bytes)
-  assert first.x.dtype == np.float16
-  specs.validate_and_flatten(spec, first, ignore_batch=True)
+def test_batched_spec_structure_keeps_the_spec_fields():
+  spec = {'items': ExtendedTensorSpec((3,), tf.int64, name='i',
+                                      is_optional=True, dataset_key='d',
+                                      varlen_default_value=0)}
+  batched = specs.make_batched_spec_structure(spec, batch_size=2)['items']
+  assert (batched.name, batched.is_optional, batched.dataset_key) == (
+      'i', True, 'd')
+  assert batched.varlen_default_value is None
 
 
-def test_numpy_makers_need_known_shapes():
-  spec = {'x': ExtendedTensorSpec((None,), tf.float32, name='x')}
-  with pytest.raises(ValueError, match="'x'"):
-    specs.make_random_numpy(spec)
+@pytest.mark.parametrize('batch_size, error', [
+    (0, ValueError), (-1, ValueError), (-4, ValueError), (True, TypeError),
+    (2.0, TypeError)])
+@pytest.mark.parametrize('make', [
+    specs.make_input_signature, specs.make_batched_spec_structure])
+def test_signatures_reject_batch_sizes_without_a_t2r_meaning(
+    spec, make, batch_size, error):
+  with pytest.raises(error, match=f'{make.__name__} got batch_size='):
+    make(spec, batch_size=batch_size)
+
+
+@pytest.mark.parametrize('batch_size, error', [
+    (0, ValueError), (-1, ValueError), (False, TypeError), (1.5, TypeError)])
+def test_make_placeholders_rejects_batch_sizes_without_a_t2r_meaning(
+    spec, batch_size, error):
+  with tf.Graph().as_default():
+    with pytest.raises(error, match='make_placeholders got batch_size='):
+      specs.make_placeholders(spec, batch_size=batch_size)

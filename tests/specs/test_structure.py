@@ -86,6 +86,12 @@ def test_copy_tensorspec_prefixes_names(batch_size, expected_shape):
   assert copied.action.shape.as_list() == expected_shape
 
 
+def test_copy_tensorspec_rejects_a_zero_batch_size():
+  spec = {'action': ExtendedTensorSpec((8,), tf.float32, name='a')}
+  with pytest.raises(ValueError, match='batch_size=0'):
+    specs.copy_tensorspec(spec, batch_size=0)
+
+
 def test_filter_required_and_by_dataset():
   spec = TensorSpecStruct({
       'a': ExtendedTensorSpec((1,), tf.float32, name='a'),
