@@ -21,10 +21,12 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
 
   Subclasses declare `get_state_specification` and
   `get_action_specification`; the features are `state/...` and `action/...`
-  and the label is one scalar target per example at `target_label_key`
-  ('reward' by default, e.g. 'target_q' for Bellman targets). `q_func`
-  returns one value per example: Q itself for the 'mse' loss, a logit for
-  'sigmoid_cross_entropy' (targets in [0, 1], 'q_predicted' = sigmoid).
+  (one top-level `action` feature when the action specification is a single
+  spec; see `t2r.specs.critic_layout`) and the label is one scalar target
+  per example at `target_label_key` ('reward' by default, e.g. 'target_q'
+  for Bellman targets). `q_func` returns one value per example: Q itself for
+  the 'mse' loss, a logit for 'sigmoid_cross_entropy' (targets in [0, 1],
+  'q_predicted' = sigmoid).
 
   In PREDICT with `action_batch_size` = N, a batch holds B states and B * N
   candidate actions; each state is repeated N times so that row i * N + j
@@ -105,8 +107,8 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
     """The state (observation) specs, without batch dimension."""
 
   @abc.abstractmethod
-  def get_action_specification(self) -> specs.TensorSpecStruct:
-    """The action specs, without batch dimension."""
+  def get_action_specification(self) -> Any:
+    """The action specs (a `TensorSpecStruct` or one spec), unbatched."""
 
   @abc.abstractmethod
   def q_func(self, features: specs.TensorSpecStruct, mode: str,
@@ -128,18 +130,22 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
 
   def _tile_states(self, features: specs.TensorSpecStruct
                   ) -> specs.TensorSpecStruct:
-    """Repeats every non-action feature once per candidate action."""
+    """Repeats every state feature once per candidate action.
+
+    The layout is `t2r.specs.critic_layout`'s: row i * N + j pairs state i
+    with action j, the action features being 'action' or 'action/...'.
+    """
     repeats = self._action_batch_size
-    state_paths = [p for p in features.keys() if not p.startswith('action/')]
-    action_paths = [p for p in features.keys() if p.startswith('action/')]
-    if not state_paths or not action_paths:
+    action_paths = [p for p in features.keys() if specs.is_action_path(p)]
+    state = {p: v for p, v in features.items() if p not in action_paths}
+    if not state or not action_paths:
       return features
-    states = features[state_paths[0]]
-    actions = features[action_paths[0]]
+    state_path, action_path = next(iter(state)), action_paths[0]
+    states, actions = state[state_path], features[action_path]
     message = (f'{type(self).__name__} in PREDICT with action_batch_size='
                f'{repeats} needs {repeats} actions per state: feed '
-               f'{action_paths[0]!r} with batch size = batch size of '
-               f'{state_paths[0]!r} * {repeats}.')
+               f'{action_path!r} with batch size = batch size of '
+               f'{state_path!r} * {repeats}.')
     state_rows, action_rows = states.shape[0], actions.shape[0]
     if (state_rows is not None and action_rows is not None and
         action_rows != state_rows * repeats):
@@ -147,11 +153,9 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
                        'actions.')
     check = tf.debugging.assert_equal(
         tf.shape(actions)[0], tf.shape(states)[0] * repeats, message=message)
-    tiled = specs.TensorSpecStruct()
+    tiled = specs.TensorSpecStruct(features)
     with tf.control_dependencies([check]):
-      for path, value in features.items():
-        tiled[path] = (value if path in action_paths else
-                       tf.repeat(value, repeats, axis=0))
+      tiled.update(specs.tile_state(state, repeats))
     return tiled
 
   def inference_network_fn(self, features, labels, mode, config=None,

@@ -6,8 +6,9 @@ importing policies needs no training or data code.
 
 Example:
   >>> from t2r import policies
-  >>> policy = policies.CEMPolicy(predictor, [-1, -1], [1, 1])
+  >>> policy = policies.CEMPolicy(predictor, seed=0)  # [-1, 1] per dimension
   >>> action, debug = policy.sample_action(obs, explore_prob=0.0)
+  >>> explorer = policies.EpsilonRandomPolicy(policy, [-1, -1], [1, 1], seed=1)
 """
 
 from t2r.policies.cem import cross_entropy_method

@@ -22,7 +22,7 @@ It lives with the policies (it is the export side of `CEMPolicy`), above
 `t2r.export` in the layering; robots need not import it.
 """
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import gin
 import numpy as np
@@ -34,22 +34,29 @@ from t2r.modes import ModeKeys
 from t2r.policies import cem
 
 CEM_SIGNATURE = 'cem_action'
-_ACTION_PREFIX = 'action/'
+_WHO = 'CEMExportGenerator'
 
 
 @gin.configurable
 class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
   """Adds the in-graph CEM signature `cem_action` to the default signatures.
 
+  The critic's action is found as by `CEMPolicy` (`t2r.specs.critic_layout`):
+  the top-level feature 'action', the only 'action/...' feature, or
+  `action_path`. Without bounds, CEM searches [-1, 1] in every dimension of
+  the model's action spec (read at export).
+
   Example:
-    >>> generator = CEMExportGenerator(action_low=[-1, -1], action_high=[1, 1])
+    >>> generator = CEMExportGenerator()             # bounds [-1, 1] each
     >>> path = generator.export(critic, model_dir + '/export')
-    >>> policy = CEMPolicy(ExportedSavedModelPredictor(path), [-1, -1],
-    ...                    [1, 1], exported_cem_signature='cem_action')
+    >>> policy = CEMPolicy(ExportedSavedModelPredictor(path),
+    ...                    exported_cem_signature='cem_action')
 
   Args:
-    action_low: Lower bound per action dimension.
-    action_high: Upper bound per action dimension.
+    action_low: Lower bound per action dimension; None (with `action_high`
+      None) for -1 in every dimension of the critic action.
+    action_high: Upper bound per action dimension; None for 1 in every
+      dimension.
     cem_iterations: CEM rounds.
     num_samples: Candidate actions per round; must equal the critic's
       `action_batch_size` when it has one.
@@ -57,53 +64,32 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
     q_key: The critic output holding Q.
     export_tf_example_signature: See `DefaultExportGenerator`.
     warmup_batch_sizes: See `DefaultExportGenerator`.
+    action_path: The critic's action feature path; None for the top-level
+      'action' feature or the only 'action/...' one.
+
+  Raises:
+    ValueError: For invalid bounds or CEM sizes. A critic whose action
+      cannot be found, or does not fit the bounds, raises at export.
   """
 
   def __init__(self,
-               action_low: Any = (-1.0,),
-               action_high: Any = (1.0,),
+               action_low: Optional[Any] = None,
+               action_high: Optional[Any] = None,
                cem_iterations: int = 3,
                num_samples: int = 64,
                num_elites: int = 10,
                q_key: str = 'q_predicted',
                export_tf_example_signature: bool = True,
-               warmup_batch_sizes: Sequence[int] = ()):
+               warmup_batch_sizes: Sequence[int] = (),
+               action_path: Optional[str] = None):
     super().__init__(export_tf_example_signature, warmup_batch_sizes)
-    self._low, self._high = cem.check_action_bounds(action_low, action_high)
+    self._bounds = cem.check_optional_action_bounds(action_low, action_high)
     cem.check_cem_sizes(cem_iterations, num_samples, num_elites)
     self._iterations = cem_iterations
     self._num_samples = num_samples
     self._num_elites = num_elites
     self._q_key = q_key
-
-  def _split_spec(self):
-    required = self.required_feature_spec
-    action_paths = [p for p in required.keys() if p.startswith(_ACTION_PREFIX)]
-    if len(action_paths) != 1:
-      raise ValueError(
-          f'CEMExportGenerator needs a critic with exactly one required '
-          f"'{_ACTION_PREFIX}...' feature; its features are {required.keys()}.")
-    action_path = action_paths[0]
-    if required[action_path].shape.as_list() != [self._low.size]:
-      raise ValueError(
-          f'The critic action {action_path!r} has shape '
-          f'{required[action_path].shape} but the CEM bounds have '
-          f'{self._low.size} entries.')
-    state = specs.TensorSpecStruct(
-        [(p, s) for p, s in required.items() if p != action_path])
-    return state, action_path, required[action_path].dtype
-
-  def _state_repeats(self, t2r_model: Any) -> int:
-    """How often the export repeats each state (0: the critic does it)."""
-    model_repeats = getattr(t2r_model, 'action_batch_size', None)
-    if model_repeats is None:
-      return self._num_samples
-    if model_repeats != self._num_samples:
-      raise ValueError(
-          f'The critic repeats each state action_batch_size={model_repeats} '
-          f'times but CEMExportGenerator samples num_samples='
-          f'{self._num_samples} actions. Make them equal.')
-    return 0
+    self._action_path = action_path
 
   def create_cem_fn(self, t2r_model: Any):
     """Returns the `cem_action` concrete function.
@@ -112,18 +98,23 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
     `cem_seed`, an int64 vector with one seed per example.
 
     Raises:
-      ValueError: If the critic's features do not suit CEM, or a state
-        feature is named like the seed input.
+      ValueError: If the critic's features do not suit CEM (no action or
+        several, bounds that do not fit it, a state repeat count other than
+        `num_samples`), or a state feature is named like the seed input.
     """
-    state_spec, action_path, action_dtype = self._split_spec()
-    repeats = self._state_repeats(t2r_model)
+    layout = specs.split_state_action(self.required_feature_spec,
+                                      self._action_path, _WHO)
+    action_path, action_dtype = layout.action_path, layout.action_spec.dtype
+    low, high = cem.critic_action_bounds(self._bounds, layout.action_spec,
+                                         action_path, _WHO)
+    repeats = specs.caller_state_repeats(
+        getattr(t2r_model, 'action_batch_size', None), self._num_samples, _WHO)
     split = (hasattr(t2r_model, 'state_embedding_fn') and
              hasattr(t2r_model, 'q_from_state_embedding_fn'))
-    low = tf.constant(self._low)
-    high = tf.constant(self._high)
+    initial_mean, initial_std = cem.initial_distribution(low, high)
     samples_n, elites_n, size = (self._num_samples, self._num_elites,
-                                 self._low.size)
-    signature = dict(specs.make_input_signature(state_spec).items())
+                                 low.size)
+    signature = dict(specs.make_input_signature(layout.state_spec).items())
     if cem.CEM_SEED_INPUT in signature or any(
         spec.name == cem.CEM_SEED_INPUT for spec in signature.values()):
       raise ValueError(
@@ -140,10 +131,9 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
               seed=tf.stack([seed, tf.constant(iteration, tf.int64)])),
           seeds, fn_output_signature=tf.float32)
 
-    def preprocessed(state, actions, tile):
-      if tile:
-        state = {p: tf.repeat(v, repeats, axis=0) for p, v in state.items()}
-      features = specs.TensorSpecStruct(state)
+    def preprocessed(state, actions, state_repeats):
+      features = specs.TensorSpecStruct(
+          specs.tile_state(state, state_repeats))
       features[action_path] = tf.cast(actions, action_dtype)
       return t2r_model.preprocessor.preprocess(features, None,
                                                ModeKeys.PREDICT)[0]
@@ -157,8 +147,8 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
           tf.shape(seeds)[0], batch,
           message=f'{CEM_SIGNATURE} takes one {cem.CEM_SEED_INPUT} per state '
           'example; the batch sizes differ.')
-      mean = tf.tile(((low + high) / 2)[tf.newaxis], [batch, 1])
-      std = tf.tile(((high - low) / 2)[tf.newaxis], [batch, 1])
+      mean = tf.tile(initial_mean[tf.newaxis], [batch, 1])
+      std = tf.tile(initial_std[tf.newaxis], [batch, 1])
       best_action = tf.zeros([batch, size])
       best_q = tf.fill([batch], -np.inf)
       embedding = None
@@ -169,15 +159,15 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
         flat_actions = tf.reshape(samples, [-1, size])
         if split:
           # One state row per example: the tower runs once per state.
-          features = preprocessed(state, flat_actions, tile=False)
+          features = preprocessed(state, flat_actions, state_repeats=1)
           if embedding is None:
-            embedding = tf.repeat(
+            embedding = specs.repeat_rows(
                 t2r_model.state_embedding_fn(features, ModeKeys.PREDICT),
-                samples_n, axis=0)
+                samples_n)
           q = t2r_model.q_from_state_embedding_fn(embedding, features,
                                                   ModeKeys.PREDICT)
         else:
-          features = preprocessed(state, flat_actions, tile=repeats > 0)
+          features = preprocessed(state, flat_actions, state_repeats=repeats)
           q = t2r_model.call(features)[self._q_key]
         q = tf.reshape(tf.cast(q, tf.float32), [batch, samples_n])
         top = tf.math.top_k(q, k=elites_n)

@@ -2,7 +2,9 @@
 
 `explore_prob` in `sample_action(obs, explore_prob)` is the probability that
 a step explores (per episode for `PerEpisodeSwitchPolicy`); 0 is greedy.
-Every wrapper keeps actions inside the bounds.
+Every wrapper keeps actions inside the bounds. Every one takes a `seed`:
+wrappers built with the same seed around the same greedy policy take the
+same actions for the same observations (None: random).
 """
 
 import abc
@@ -23,7 +25,7 @@ class ExplorationWrapper(Policy):
     policy: The greedy policy.
     action_low: Lower bound per action dimension.
     action_high: Upper bound per action dimension.
-    seed: Seed of the exploration randomness.
+    seed: Seed of the exploration randomness; None: random.
   """
 
   def __init__(self, policy: Policy, action_low: Any, action_high: Any,
@@ -70,7 +72,16 @@ class OrnsteinUhlenbeckNoisePolicy(ExplorationWrapper):
   every step and restarts at 0 on `reset`; exploring steps add it.
 
   Example:
-    >>> policy = OrnsteinUhlenbeckNoisePolicy(greedy, [-1, -1], [1, 1])
+    >>> policy = OrnsteinUhlenbeckNoisePolicy(greedy, [-1, -1], [1, 1], seed=0)
+
+  Args:
+    policy: The greedy policy.
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
+    theta: Mean reversion rate.
+    sigma: Noise scale, in action units.
+    dt: Time step.
+    seed: Seed of the noise and of the explore decisions; None: random.
   """
 
   def __init__(self, policy: Policy, action_low: Any, action_high: Any,
@@ -105,11 +116,16 @@ class ScheduledGaussianNoisePolicy(ExplorationWrapper):
 
   Example:
     >>> policy = ScheduledGaussianNoisePolicy(greedy, [-1], [1],
-    ...                                       stddev_schedule=linear_decay)
+    ...                                       stddev_schedule=linear_decay,
+    ...                                       seed=0)
 
   Args:
+    policy: The greedy policy.
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
     stddev_schedule: global_step -> stddev (a fraction of the action range
       is not assumed: the stddev is in action units).
+    seed: Seed of the noise and of the explore decisions; None: random.
   """
 
   def __init__(self, policy: Policy, action_low: Any, action_high: Any,
@@ -127,7 +143,17 @@ class ScheduledGaussianNoisePolicy(ExplorationWrapper):
 
 @gin.configurable
 class EpsilonRandomPolicy(ExplorationWrapper):
-  """With probability `explore_prob`, a uniformly random action in bounds."""
+  """With probability `explore_prob`, a uniformly random action in bounds.
+
+  Example:
+    >>> policy = EpsilonRandomPolicy(greedy, [-1, -1], [1, 1], seed=0)
+
+  Args:
+    policy: The greedy policy.
+    action_low: Lower bound per action dimension.
+    action_high: Upper bound per action dimension.
+    seed: Seed of the random actions and explore decisions; None: random.
+  """
 
   def _perturb(self, action, explored):
     if not explored:
@@ -145,7 +171,13 @@ class PerEpisodeSwitchPolicy(Policy):
 
   Example:
     >>> policy = PerEpisodeSwitchPolicy(
-    ...     EpsilonRandomPolicy(greedy, low, high), greedy)
+    ...     EpsilonRandomPolicy(greedy, low, high, seed=0), greedy, seed=1)
+
+  Args:
+    explore_policy: Acts in exploring episodes (seed it too for
+      deterministic episodes).
+    greedy_policy: Acts in the other episodes.
+    seed: Seed of the per-episode decision; None: random.
   """
 
   def __init__(self, explore_policy: Policy, greedy_policy: Policy,

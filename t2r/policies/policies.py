@@ -9,7 +9,7 @@ and the exported SavedModel only.
 """
 
 import abc
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 import gin
 import numpy as np
@@ -159,28 +159,46 @@ class RegressionPolicy(Policy):
     return _clip(action, *self._bounds), {}
 
 
+class _Critic(NamedTuple):
+  """What `CEMPolicy` derives from the feature spec of one critic export."""
+  feature_spec: specs.TensorSpecStruct
+  layout: specs.StateActionSpecs
+  low: np.ndarray
+  high: np.ndarray
+
+
 @gin.configurable
 class CEMPolicy(Policy):
   """Acts with the action of highest Q, found by CEM over a critic.
 
-  The critic is an export of a `CriticModel`: features 'state/...' and one
-  'action/...' feature, output `q_key`. By default the critic repeats each
-  state once per candidate (`CriticModel(action_batch_size=num_samples)`);
-  with `tile_state=True` the policy repeats it instead.
+  The critic is an export of a `CriticModel` (the layout of
+  `t2r.specs.critic_layout`): its action is the top-level feature 'action',
+  the only 'action/...' feature, or the feature named by `action_path`; every
+  other required feature is state. By default the critic repeats each state
+  once per candidate (`CriticModel(action_batch_size=num_samples)`); with
+  `tile_state=True` the policy repeats it instead.
+
+  Without bounds, CEM searches [-1, 1] in every action dimension; the number
+  of dimensions is read from the predictor's feature specification when the
+  policy first acts (the predictor may be restored after construction).
 
   With `exported_cem_signature` (an export of `CEMExportGenerator`), the
   whole CEM loop runs inside the SavedModel in one call; the policy feeds it
   a seed drawn from its generator, so `seed` makes both paths deterministic.
 
   Example:
-    >>> policy = CEMPolicy(predictor, action_low=[-1, -1], action_high=[1, 1])
+    >>> policy = CEMPolicy(predictor)               # bounds [-1, 1] each
     >>> action, debug = policy.sample_action({'state/image': image}, 0.0)
     >>> debug['q']
+    >>> CEMPolicy(predictor, action_low=[-1, 0], action_high=[1, 0.5],
+    ...           action_path='action/world_vector')
 
   Args:
     predictor: The critic's predictor.
-    action_low: Lower bound per action dimension.
-    action_high: Upper bound per action dimension.
+    action_low: Lower bound per action dimension; None (with `action_high`
+      None) for -1 in every dimension of the critic action.
+    action_high: Upper bound per action dimension; None for 1 in every
+      dimension.
     cem_iterations: CEM rounds (3 as in QT-Opt).
     num_samples: Candidate actions per round (64).
     num_elites: Candidates each round's Gaussian is refitted to (10).
@@ -188,16 +206,23 @@ class CEMPolicy(Policy):
     tile_state: Repeat the state once per candidate in the policy.
     pack_features_fn: obs -> state feature dict; default `pack_observation`.
     exported_cem_signature: Run the in-graph CEM of this signature instead
-      of the Python loop (its bounds and sizes are fixed at export).
+      of the Python loop (its action, bounds and sizes are fixed at
+      export; `action_low`, `action_high` and `action_path` are unused).
     seed: Seeds the sampling, in Python or (through the signature's
       `cem_seed` input) in the graph: policies with the same seed choose the
       same actions for the same observations. None: random.
+    action_path: The critic's action feature path; None for the top-level
+      'action' feature or the only 'action/...' one.
+
+  Raises:
+    ValueError: For invalid bounds or CEM sizes. A critic whose action
+      cannot be found, or does not fit the bounds, raises on first use.
   """
 
   def __init__(self,
                predictor: AbstractPredictor,
-               action_low: Any = (-1.0,),
-               action_high: Any = (1.0,),
+               action_low: Optional[Any] = None,
+               action_high: Optional[Any] = None,
                cem_iterations: int = 3,
                num_samples: int = 64,
                num_elites: int = 10,
@@ -205,73 +230,73 @@ class CEMPolicy(Policy):
                tile_state: bool = False,
                pack_features_fn: Optional[PackFn] = None,
                exported_cem_signature: Optional[str] = None,
-               seed: Optional[int] = None):
+               seed: Optional[int] = None,
+               action_path: Optional[str] = None):
     super().__init__(predictor)
-    self._low, self._high = cem.check_action_bounds(action_low, action_high)
+    self._bounds = cem.check_optional_action_bounds(action_low, action_high)
     cem.check_cem_sizes(cem_iterations, num_samples, num_elites)
     self._iterations = cem_iterations
     self._num_samples = num_samples
     self._num_elites = num_elites
     self._q_key = q_key
-    self._tile_state = bool(tile_state)
+    self._state_repeats = num_samples if tile_state else 1
     self._pack_features_fn = pack_features_fn
     self._exported_cem_signature = exported_cem_signature
     self._rng = np.random.default_rng(seed)
+    self._action_path = action_path
+    self._critic: Optional[_Critic] = None
 
-  def _split_paths(self):
-    """(state paths, action path) of the critic's required features."""
-    required = specs.filter_required_flat_tensor_spec(
-        self._predictor.get_feature_specification())
-    actions = [p for p in required.keys() if p.startswith('action/')]
-    if len(actions) != 1:
-      raise ValueError(
-          f'CEMPolicy needs a critic with exactly one action feature '
-          f"'action/...'; its features are {required.keys()}.")
-    spec = required[actions[0]]
-    if spec.shape.as_list() != [self._low.size]:
-      raise ValueError(
-          f'The critic action {actions[0]!r} has shape '
-          f'{tuple(spec.shape.as_list())} but the action bounds have '
-          f'{self._low.size} entries. Pass bounds per action dimension.')
-    return [p for p in required.keys() if p != actions[0]], actions[0]
+  def _critic_for_loaded_export(self) -> _Critic:
+    """The critic's state/action split and bounds, for the loaded export.
+
+    Derived on first use and again when `restore` swapped in an export.
+    """
+    feature_spec = self._predictor.get_feature_specification()
+    if self._critic is None or self._critic.feature_spec is not feature_spec:
+      layout = specs.split_state_action(feature_spec, self._action_path,
+                                        'CEMPolicy')
+      low, high = cem.critic_action_bounds(self._bounds, layout.action_spec,
+                                           layout.action_path, 'CEMPolicy')
+      self._critic = _Critic(feature_spec, layout, low, high)
+    return self._critic
 
   def _state_features(self, obs, state_paths) -> Dict[str, np.ndarray]:
     if self._pack_features_fn is not None:
       return self._pack_features_fn(obs)
     return pack_observation(obs, state_paths)
 
+  def _sample_in_graph(self, obs: Any) -> Tuple[np.ndarray, Debug]:
+    paths = self._predictor.signature_feature_paths(
+        self._exported_cem_signature)
+    features = dict(self._state_features(
+        obs, [p for p in paths if p != cem.CEM_SEED_INPUT]))
+    if cem.CEM_SEED_INPUT in paths:  # Exports before the seed input lack it.
+      features[cem.CEM_SEED_INPUT] = self._rng.integers(
+          np.iinfo(np.int64).max, dtype=np.int64)
+    outputs = self._predictor.predict(
+        features, signature_name=self._exported_cem_signature)
+    return outputs['action'][0], {'q': float(outputs['q'][0])}
+
   def sample_action(self, obs: Any,
                     explore_prob: float) -> Tuple[np.ndarray, Debug]:
     del explore_prob  # Exploration is added by wrappers.
     if self._exported_cem_signature:
-      paths = self._predictor.signature_feature_paths(
-          self._exported_cem_signature)
-      features = dict(self._state_features(
-          obs, [p for p in paths if p != cem.CEM_SEED_INPUT]))
-      if cem.CEM_SEED_INPUT in paths:  # Exports before the seed input lack it.
-        features[cem.CEM_SEED_INPUT] = self._rng.integers(
-            np.iinfo(np.int64).max, dtype=np.int64)
-      outputs = self._predictor.predict(
-          features, signature_name=self._exported_cem_signature)
-      return outputs['action'][0], {'q': float(outputs['q'][0])}
-    state_paths, action_path = self._split_paths()
-    state = {
-        path: np.asarray(value)[np.newaxis] if np.ndim(value) == len(
-            self._predictor.get_feature_specification()[path].shape) else
-        np.asarray(value)
-        for path, value in self._state_features(obs, state_paths).items()
-    }
-    if self._tile_state:
-      state = {
-          path: np.repeat(value, self._num_samples, axis=0)
-          for path, value in state.items()
-      }
+      return self._sample_in_graph(obs)
+    critic = self._critic_for_loaded_export()
+    state_spec = critic.layout.state_spec
+    action_dtype = critic.layout.action_spec.dtype.as_numpy_dtype
+    state = specs.tile_state(
+        specs.as_state_batch(
+            self._state_features(obs, state_spec.keys()), state_spec),
+        self._state_repeats)
 
     def score(actions):
-      outputs = self._predictor.predict(dict(state, **{action_path: actions}))
+      outputs = self._predictor.predict(
+          {**state, critic.layout.action_path: actions.astype(action_dtype)})
       return outputs[self._q_key]
 
-    action, q = cem.cross_entropy_method(score, self._low, self._high,
+    action, q = cem.cross_entropy_method(score, critic.low, critic.high,
                                          self._iterations, self._num_samples,
                                          self._num_elites, self._rng)
     return action, {'q': q}
+

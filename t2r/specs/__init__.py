@@ -6,8 +6,39 @@ Example:
   >>> feature_spec.state = specs.ExtendedTensorSpec((8,), tf.float32, name='s')
   >>> specs.make_random_numpy(feature_spec, batch_size=2, seed=0).state.shape
   (2, 8)
+
+What `batch_size` means (Tensor2Robot's meanings, one row per call; a spec of
+shape S gets the shape shown, sequence specs also a time dimension):
+
+  ================================  ============  =======  ===========  ======
+  call                              None          N > 0    -1           other
+  ================================  ============  =======  ===========  ======
+  ExtendedTensorSpec.from_spec,     S (no batch)  (N,)+S   (None,)+S    error
+  copy_tensorspec
+  make_constant_numpy,              S (no batch)  (N,)+S   error        error
+  make_random_numpy
+  make_placeholders,                (None,)+S     (N,)+S   error        error
+  make_input_signature,             (unknown)
+  make_batched_spec_structure
+  ================================  ============  =======  ===========  ======
+
+"other" is 0, any other negative number (T2R's calls disagreed on what they
+meant), a bool or a float: a `ValueError` (a number) or `TypeError` (another
+type) names the call and what it accepts. numpy integers count as ints. For
+tensor shapes without a batch dimension, use the specs themselves: an
+`ExtendedTensorSpec` is a `tf.TensorSpec`.
 """
 
+from t2r.specs.critic_layout import as_state_batch
+from t2r.specs.critic_layout import caller_state_repeats
+from t2r.specs.critic_layout import check_action_size
+from t2r.specs.critic_layout import default_action_bounds
+from t2r.specs.critic_layout import find_action_path
+from t2r.specs.critic_layout import is_action_path
+from t2r.specs.critic_layout import repeat_rows
+from t2r.specs.critic_layout import split_state_action
+from t2r.specs.critic_layout import StateActionSpecs
+from t2r.specs.critic_layout import tile_state
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.extended_tensor_spec import is_encoded_image_spec
 from t2r.specs.feature_dict import pad_or_clip_tensor_to_spec_shape

@@ -29,6 +29,29 @@ class Critic(models.CriticModel):
         tf.concat([features.state.pose, features.action.move], axis=-1))
 
 
+class TopLevelActionCritic(Critic):
+  """The critic with its action at the top-level feature 'action'."""
+
+  def get_action_specification(self):
+    return specs.ExtendedTensorSpec((2,), tf.float32, name='move')
+
+  def q_func(self, features, mode, config=None, params=None):
+    return self.q(tf.concat([features.state.pose, features.action], axis=-1))
+
+
+class TwoActionCritic(Critic):
+  """The critic with two action features, both one row per candidate."""
+
+  def get_action_specification(self):
+    spec = super().get_action_specification()
+    spec.gripper = specs.ExtendedTensorSpec((1,), tf.float32, name='gripper')
+    return spec
+
+  def q_func(self, features, mode, config=None, params=None):
+    return self.q(tf.concat([features.state.pose, features.action.move,
+                             features.action.gripper], axis=-1))
+
+
 def _dataset(loss_type):
   rng = np.random.default_rng(0)
   poses = rng.normal(size=(200, 3)).astype(np.float32)
@@ -95,6 +118,26 @@ def test_predict_scores_action_batch_size_actions_per_state():
   single['state/pose'] = features['state/pose'][1:2]
   single['action/move'] = features['action/move'][4:8]
   np.testing.assert_allclose(critic(single)['q_predicted'], q[4:8], rtol=1e-6)
+
+
+@pytest.mark.parametrize('critic_cls,action_paths', [
+    (TopLevelActionCritic, ['action']),
+    (TwoActionCritic, ['action/move', 'action/gripper']),
+])
+def test_every_action_feature_is_one_row_per_candidate(critic_cls,
+                                                       action_paths):
+  critic = critic_cls(action_batch_size=4)
+  spec = critic.get_feature_specification(ModeKeys.PREDICT)
+  assert spec.keys() == ['state/pose'] + action_paths
+  features = specs.make_random_numpy(spec, batch_size=8, seed=0)
+  features['state/pose'] = features['state/pose'][:2]
+  q = critic(features)['q_predicted'].numpy()
+  repeated = specs.TensorSpecStruct(features)
+  repeated['state/pose'] = np.repeat(features['state/pose'], 4, axis=0)
+  np.testing.assert_allclose(
+      q, critic.inference_network_fn(repeated, None,
+                                     ModeKeys.EVAL)['q_predicted'],
+      rtol=1e-6)
 
 
 def test_tiling_works_with_unknown_batch_sizes():

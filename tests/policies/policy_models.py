@@ -1,4 +1,4 @@
-"""Real exports of a quadratic critic and a linear regression model."""
+"""Real exports of quadratic critics and a linear regression model."""
 
 import numpy as np
 import pytest
@@ -26,9 +26,13 @@ class QuadraticCritic(models.CriticModel):
     return specs.TensorSpecStruct(
         move=specs.ExtendedTensorSpec((2,), tf.float32, name='move'))
 
+  def move(self, features):
+    """The 2-D action the quadratic scores."""
+    return features.action.move
+
   def q_func(self, features, mode, config=None, params=None):
     return -tf.reduce_sum(
-        tf.square(features.action.move - features.state.target), axis=-1)
+        tf.square(self.move(features) - features.state.target), axis=-1)
 
 
 class SplitQuadraticCritic(QuadraticCritic):
@@ -39,6 +43,33 @@ class SplitQuadraticCritic(QuadraticCritic):
 
   def q_from_state_embedding_fn(self, embedding, features, mode):
     return -tf.reduce_sum(tf.square(features.action.move - embedding), -1)
+
+
+class TopLevelActionCritic(QuadraticCritic):
+  """The quadratic critic with its action at the top-level feature 'action'."""
+
+  def get_action_specification(self):
+    return specs.ExtendedTensorSpec((2,), tf.float32, name='action')
+
+  def move(self, features):
+    return features.action
+
+
+class TwoActionCritic(QuadraticCritic):
+  """Actions 'action/move' (optimized by CEM) and 'action/gripper' (given).
+
+  Q = -|move - target|^2 - gripper^2: the maximum over `move` is at the
+  target whatever the gripper.
+  """
+
+  def get_action_specification(self):
+    spec = super().get_action_specification()
+    spec.gripper = specs.ExtendedTensorSpec((1,), tf.float32, name='gripper')
+    return spec
+
+  def q_func(self, features, mode, config=None, params=None):
+    return super().q_func(features, mode) - tf.reduce_sum(
+        tf.square(features.action.gripper), axis=-1)
 
 
 class LinearPolicyModel(models.RegressionModel):
@@ -66,22 +97,36 @@ def _predictor(path):
   return predictor
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def critic_predictors(tmp_path_factory):
-  """{'tiled': critic tiling states itself, 'split': tower-once critic}."""
+  """Predictors of real critic exports with the in-graph CEM.
+
+  'tiled': the critic repeats the state; 'split': tower-once critic;
+  'top_level': action at the feature 'action'; these export with the default
+  bounds [-1, 1]. 'two_actions': CEM over 'action/move' (`action_path`), the
+  critic taking one action per state (the caller repeats the state).
+  """
   root = tmp_path_factory.mktemp('critic')
   generator = cem_export_generator.CEMExportGenerator(
-      LOW, HIGH, num_samples=NUM_SAMPLES, export_tf_example_signature=False)
+      num_samples=NUM_SAMPLES, export_tf_example_signature=False)
+  two_action_generator = cem_export_generator.CEMExportGenerator(
+      num_samples=NUM_SAMPLES, export_tf_example_signature=False,
+      action_path='action/move')
   return {
       'tiled': _predictor(generator.export(
           QuadraticCritic(action_batch_size=NUM_SAMPLES), str(root / 'a'), 3)),
       'split': _predictor(generator.export(
           SplitQuadraticCritic(action_batch_size=NUM_SAMPLES),
           str(root / 'b'), 4)),
+      'top_level': _predictor(generator.export(
+          TopLevelActionCritic(action_batch_size=NUM_SAMPLES),
+          str(root / 'c'), 5)),
+      'two_actions': _predictor(two_action_generator.export(
+          TwoActionCritic(), str(root / 'd'), 6)),
   }
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def regression_predictor(tmp_path_factory):
   tf_keras.utils.set_random_seed(0)
   model = LinearPolicyModel()
