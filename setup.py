@@ -40,6 +40,9 @@ setuptools.setup(
         'protobuf>=7.35.1,<8',
         'absl-py>=2.1',
         'pillow>=10',
+        # Progress bars and summary tables of the jobs (TensorFlow's Keras
+        # already installs it).
+        'rich>=13',
     ],
     extras_require={
         'sim': ['pybullet>=3.2.6', 'gymnasium>=1.0'],
@@ -48,8 +51,8 @@ setuptools.setup(
     },
     entry_points={
         'console_scripts': [
-            't2r-spec-demo=t2r.bin.spec_demo:console_main',
-            't2r-train=t2r.bin.run_t2r_trainer:console_main',
+            't2r-spec-demo=t2r.bin.console_scripts:t2r_spec_demo',
+            't2r-train=t2r.bin.console_scripts:t2r_train',
         ],
     },
     classifiers=[

@@ -10,6 +10,11 @@ collection (`collect_episodes`) and the writer (`TFRecordReplayWriter`) take
 their settings from gin; the flags give the output, the size and the seed.
 """
 
+if __name__ == '__main__':
+  # Before TensorFlow is imported: its C++ logs print at import.
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
 from typing import Sequence
 
 from absl import app

@@ -12,11 +12,11 @@ import os
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from absl import logging
 import gin
 
 from research.pose_env import pose_env_specs
 from research.pose_env.episode_to_transitions import episode_to_transitions
+from t2r import progress
 from t2r.data import replay_writer
 
 Step = Tuple[Any, Any, float, Any, bool, dict]
@@ -79,7 +79,7 @@ def collect_episodes(
         [Sequence[Step]],
         List[Any]] = episode_to_transitions,
     record_spec: Any = None,
-    log_every_n_episodes: int = 100) -> CollectStats:
+    show_progress: bool = True) -> CollectStats:
   """Runs episodes and writes their transitions to one TFRecord file.
 
   The writer is a `TFRecordReplayWriter` (bind its compression and sharding
@@ -109,19 +109,20 @@ def collect_episodes(
     record_spec: The spec structure the transitions are laid out like (the
       records store each spec under its name); defaults to
       `get_pose_env_specs()` at the env's image size.
-    log_every_n_episodes: Progress is logged every this many episodes.
+    show_progress: Show a progress bar (episodes/s, ETA, mean reward); a
+      line every few seconds when stdout is not a terminal.
 
   Returns:
     A `CollectStats` with the written paths and counts.
 
   Raises:
-    ValueError: If `num_episodes` or `log_every_n_episodes` is not positive,
-      the file exists, or a transition does not match the spec.
+    ValueError: If `num_episodes` is not a positive int, the file exists, or
+      a transition does not match the spec.
   """
-  if num_episodes < 1 or log_every_n_episodes < 1:
+  if isinstance(num_episodes, bool) or not isinstance(
+      num_episodes, int) or num_episodes < 1:
     raise ValueError(
-        f'num_episodes and log_every_n_episodes must be positive, got '
-        f'{num_episodes!r} and {log_every_n_episodes!r}.')
+        f'num_episodes must be a positive int, got {num_episodes!r}.')
   if record_spec is None:
     record_spec = pose_env_specs.get_pose_env_specs(
         env.observation_space.shape[:2])
@@ -133,6 +134,8 @@ def collect_episodes(
   reward_sum, num_steps = 0.0, 0
   start = time.perf_counter()
   writer = replay_writer.TFRecordReplayWriter(feature_spec=record_spec)
+  bar = (progress.ProgressBar(f'collect {file_name}', total=num_episodes,
+                              unit='episodes') if show_progress else None)
   with writer.open(path):
     for episode_index in range(num_episodes):
       episode = run_episode(env, policy, explore_prob,
@@ -140,12 +143,10 @@ def collect_episodes(
       writer.write(episode_to_transitions_fn(episode))
       reward_sum += sum(float(step[2]) for step in episode)
       num_steps += len(episode)
-      finished = episode_index + 1
-      if finished % log_every_n_episodes == 0 or finished == num_episodes:
-        logging.info('Collected %d/%d episodes into %s (%.1f episodes/s, '
-                     'mean reward %.4f).', finished, num_episodes, path,
-                     finished / (time.perf_counter() - start),
-                     reward_sum / num_steps)
+      if bar is not None:
+        bar.update(episode_index + 1, mean_reward=reward_sum / num_steps)
+  if bar is not None:
+    bar.close()
   return CollectStats(
       paths=writer.written_paths,
       num_episodes=num_episodes,

@@ -16,6 +16,7 @@ from research.pose_env import collection
 from research.pose_env import pose_env
 from research.pose_env.training_stage import TrainResult
 from t2r import policies
+from t2r import progress
 from t2r import predictors
 from t2r.policies import cem_export_generator
 
@@ -67,7 +68,8 @@ class PolicyResult:
 
 
 def evaluate_policy(policy: policies.Policy, env: Any,
-                    seeds: Sequence[int]) -> Episodes:
+                    seeds: Sequence[int],
+                    description: Optional[str] = None) -> Episodes:
   """Runs one greedy episode per seed.
 
   Example:
@@ -79,12 +81,22 @@ def evaluate_policy(policy: policies.Policy, env: Any,
     policy: The policy to score.
     env: A `PoseEnv`.
     seeds: Reset seeds, one episode each.
+    description: If set, a progress bar with this description is shown.
 
   Returns:
     The `Episodes`.
   """
-  steps = [collection.run_episode(env, policy, seed=seed)[0]
-           for seed in seeds]
+  seeds = list(seeds)
+  bar = (progress.ProgressBar(description, total=len(seeds), unit='episodes')
+         if description and seeds else None)
+  steps = []
+  for seed in seeds:
+    steps.append(collection.run_episode(env, policy, seed=seed)[0])
+    if bar is not None:
+      bar.update(len(steps), mean_distance=-float(
+          np.mean([step[2] for step in steps])))
+  if bar is not None:
+    bar.close()
   return Episodes(
       actions=np.stack([np.asarray(step[1], np.float32) for step in steps]),
       distances=np.array([-float(step[2]) for step in steps]),
@@ -92,7 +104,8 @@ def evaluate_policy(policy: policies.Policy, env: Any,
       images=[step[0] for step in steps])
 
 
-def load_policy(name: str, export_path: str) -> policies.Policy:
+def load_policy(name: str, export_path: str,
+                seed: Optional[int] = None) -> policies.Policy:
   """A policy over an export, loaded without any model code.
 
   Example:
@@ -103,6 +116,8 @@ def load_policy(name: str, export_path: str) -> policies.Policy:
     name: REGRESSION (`RegressionPolicy`) or CEM_CRITIC (`CEMPolicy` running
       the export's in-graph 'cem_action' signature).
     export_path: The export directory.
+    seed: Seeds `CEMPolicy`'s sampling (the regression policy is
+      deterministic).
 
   Returns:
     The policy, its predictor restored.
@@ -119,7 +134,8 @@ def load_policy(name: str, export_path: str) -> policies.Policy:
   if name == CEM_CRITIC:
     return policies.CEMPolicy(
         predictor, action_low=ACTION_LOW, action_high=ACTION_HIGH,
-        exported_cem_signature=cem_export_generator.CEM_SIGNATURE)
+        exported_cem_signature=cem_export_generator.CEM_SIGNATURE,
+        seed=seed)
   raise ValueError(f'Unknown policy {name!r}; expected {REGRESSION!r} or '
                    f'{CEM_CRITIC!r}.')
 

@@ -10,8 +10,9 @@ the two through the specs.
   PoseEnvRegressionModel:    image -> conv tower -> spatial softmax -> MLP
                              -> (x, y); MSE to 'target_pose'. Served with
                              `RegressionPolicy`.
-  PoseEnvContinuousMCModel:  a critic: keypoints of the same tower, joined
-                             with the action (x, y) -> MLP -> Q. Regresses
+  PoseEnvContinuousMCModel:  a critic: keypoints of the same tower -> state
+                             embedding, modulated by the action (x, y)
+                             through FiLM -> MLP -> Q. Regresses
                              the Monte-Carlo return of the one-step episode
                              (reward = -distance) or, with
                              `success_distance`, the probability that the
@@ -43,6 +44,7 @@ from t2r.models import regression_model
 _IMAGE = 'features/state/image'
 _ACTION = 'features/action'
 _TARGET_POSE = 'labels/target_pose'
+_ACTION_CONDITIONINGS = ('film', 'concat')
 
 
 @gin.configurable
@@ -261,6 +263,12 @@ class PoseEnvContinuousMCModel(models.CriticModel):
     embedding_sizes: Hidden sizes of the MLP that turns keypoints into the
       state embedding (its last entry is the embedding size).
     hidden_sizes: Hidden sizes of the Q head on [embedding, action].
+    action_conditioning: How the action meets the state embedding before
+      the Q head. 'film' (default): the action scales and shifts the
+      embedding (`t2r.layers.FiLM`) and the head reads [modulated
+      embedding, action]. 'concat': the head reads [embedding, action]
+      only; it first fits Q of the action alone and can stay on that
+      plateau (measured over seeds in research/pose_env/README.md).
     success_distance: None regresses the reward; a distance in meters
       learns the success probability instead.
     preprocessor_cls: Defaults to `PoseEnvImagePreprocessor` at
@@ -269,8 +277,9 @@ class PoseEnvContinuousMCModel(models.CriticModel):
       `T2RModel` arguments.
 
   Raises:
-    ValueError: If `success_distance` is not positive, or `loss_type` or
-      `target_label_key` are passed (the model sets them).
+    ValueError: If `success_distance` is not positive, `action_conditioning`
+      is unknown, or `loss_type` or `target_label_key` are passed (the
+      model sets them).
   """
 
   def __init__(self,
@@ -278,8 +287,13 @@ class PoseEnvContinuousMCModel(models.CriticModel):
                embedding_sizes: Sequence[int] = (128, 64),
                hidden_sizes: Sequence[int] = (128, 128),
                success_distance: Optional[float] = None,
+               action_conditioning: str = 'film',
                preprocessor_cls: Any = None,
                **kwargs):
+    if action_conditioning not in _ACTION_CONDITIONINGS:
+      raise ValueError(
+          f'action_conditioning must be one of {_ACTION_CONDITIONINGS}, got '
+          f'{action_conditioning!r}.')
     fixed = sorted({'loss_type', 'target_label_key'} & set(kwargs))
     if fixed:
       raise ValueError(
@@ -303,6 +317,12 @@ class PoseEnvContinuousMCModel(models.CriticModel):
     self._action_spec = record_spec[_ACTION]
     self.tower = PoseEnvKeypointTower(name='tower')
     self.embedding = _Mlp(embedding_sizes, name='embedding')
+    # A random (not identity) initialisation: the action modulates the
+    # embedding from the first step, so the tower gets a gradient that
+    # depends on the action at once.
+    self.film = (layers.FiLM(kernel_initializer='glorot_uniform',
+                             name='action_film')
+                 if action_conditioning == 'film' else None)
     self.q_head = _Mlp(hidden_sizes, 1, name='q_head')
 
   def get_state_specification(self) -> specs.TensorSpecStruct:
@@ -320,10 +340,13 @@ class PoseEnvContinuousMCModel(models.CriticModel):
   def q_from_state_embedding_fn(self, embedding: tf.Tensor,
                                 features: specs.TensorSpecStruct,
                                 mode: str) -> tf.Tensor:
-    """Q (or its logit) per row of [embedding, action]."""
+    """Q (or its logit) per row of [FiLM(embedding, action), action]."""
     del mode  # No layer behaves differently in training.
     action = tf.cast(features['action/pose'], embedding.dtype)
-    return self.q_head(tf.concat([embedding, action], axis=-1))
+    if self.film is None:
+      return self.q_head(tf.concat([embedding, action], axis=-1))
+    return self.q_head(tf.concat([self.film(embedding, action), action],
+                                 axis=-1))
 
   def q_func(self, features, mode, config=None, params=None):
     return self.q_from_state_embedding_fn(

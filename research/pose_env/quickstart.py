@@ -34,6 +34,11 @@ module: `training_stage` (train and export one model), `policy_evaluation`
 `results_figure` (results.png).
 """
 
+if __name__ == '__main__':
+  # Before TensorFlow is imported: its C++ logs print at import.
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
 import dataclasses
 import io
 import json
@@ -84,7 +89,10 @@ class QuickstartConfig:
     max_train_steps: Training steps of the regression model.
     max_critic_steps: Training steps of the critic.
     skip_critic: Train and evaluate the regression policy only.
-    seed: Seeds the collection (training data: seed, eval data: seed + 1).
+    seed: The job's seed: the collection (training data: seed, eval data:
+      seed + 1), the training of both models (`train_eval_model.seed`:
+      initialisation and data order), the random baseline and the CEM
+      sampling. The same seed on the same machine gives the same numbers.
     test_seed: The held-out episodes reset the env with seeds test_seed,
       test_seed + 1, ...
     num_images: Camera images in the picture's strip (at most one per
@@ -169,7 +177,7 @@ def _train_stage(name: str, config_file: str, model_dir: str,
                  bindings: Sequence[str]) -> TrainResult:
   """`train_and_export` with progress lines; data is (train, eval) files."""
   _progress(f'Training {name} to step {max_steps} in {model_dir} (config '
-            f'{config_file}; progress is logged every 100 steps) ...')
+            f'{config_file}) ...')
   result = train_and_export(config_file, model_dir, data[0], data[1],
                             max_steps, bindings)
   what = (f'trained in {result.seconds:.1f} s' if result.seconds else
@@ -233,27 +241,26 @@ def run(config: QuickstartConfig) -> Dict[str, Any]:
   for name, config_file, max_steps in stages:
     model_dir = os.path.join(root_dir,
                              'critic' if name == CEM_CRITIC else name)
-    trained[name] = _train_stage(name, config_file, model_dir, data,
-                                 max_steps, bindings)
+    trained[name] = _train_stage(
+        name, config_file, model_dir, data, max_steps,
+        [f'train_eval_model.seed = {config.seed}'] + bindings)
 
   seeds = range(config.test_seed, config.test_seed + config.num_test_episodes)
   _progress(f'Evaluating {len(trained) + 1} policies on '
             f'{config.num_test_episodes} held-out episodes (seeds '
             f'{seeds.start}..{seeds.stop - 1}) ...')
   evaluated = [(RANDOM, random_policy.PoseEnvRandomPolicy(seed=config.seed))]
-  evaluated += [(name, load_policy(name, result.export_path))
+  evaluated += [(name, load_policy(name, result.export_path, config.seed))
                 for name, result in trained.items()]
   results = []
   with gin_config([COLLECT_CONFIG], bindings):
     env = pose_env.PoseEnv()
     try:
       for name, policy in evaluated:
-        eval_start = time.perf_counter()
         # The same seeds give every policy the same scenes.
-        episodes = evaluate_policy(policy, env, seeds)
+        episodes = evaluate_policy(policy, env, seeds,
+                                   description=f'evaluate {name}')
         results.append(PolicyResult(name, episodes, trained.get(name)))
-        _progress(f'{name}: mean distance {results[-1].mean_distance:.4f} m '
-                  f'({time.perf_counter() - eval_start:.1f} s).')
     finally:
       env.close()
 

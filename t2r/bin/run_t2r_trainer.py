@@ -12,6 +12,11 @@ configurable or parameter, bad syntax, missing file) exits with one line
 naming the file (or binding) and line.
 """
 
+if __name__ == '__main__':
+  # Before TensorFlow is imported: its C++ logs print at import.
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
 import inspect
 import sys
 from typing import Sequence

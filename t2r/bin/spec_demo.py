@@ -5,6 +5,11 @@ hierarchical spec, random data matching it, validation with a clear error, a
 tf.function input signature, and the text-proto assets an export carries.
 """
 
+if __name__ == '__main__':
+  # Before TensorFlow is imported: its C++ logs print at import.
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
 import collections
 import os
 import tempfile

@@ -76,10 +76,42 @@ class AbstractInputGenerator(abc.ABC):
     self._out_label_spec = None
     self._preprocess_fn = _identity_preprocess_fn
     self._spec_mode = None
+    # Subclasses that draw random numbers (shuffles, random data) read it.
+    self._seed = None
 
   @property
   def batch_size(self) -> int:
     return self._batch_size
+
+  @property
+  def seed(self) -> Optional[int]:
+    """The seed of the data order / random data; None: not seeded."""
+    return self._seed
+
+  def set_default_seed(self, seed: int):
+    """Seeds the generator unless it was given a seed of its own.
+
+    `train_eval_model(seed=...)` calls it, so that one job seed makes the data
+    order reproducible while a seed bound on the generator still wins.
+
+    Example:
+      >>> generator = DefaultRecordInputGenerator(file_patterns='/d/*.tfrecord')
+      >>> generator.set_default_seed(7)
+      >>> generator.seed
+      7
+
+    Args:
+      seed: A non-negative int.
+
+    Raises:
+      ValueError: If `seed` is not a non-negative int.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+      raise ValueError(
+          f'{type(self).__name__}.set_default_seed needs a non-negative int, '
+          f'got {seed!r}.')
+    if self._seed is None:
+      self._seed = seed
 
   @property
   def feature_spec(self) -> Any:

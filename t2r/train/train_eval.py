@@ -26,6 +26,8 @@ import tensorflow as tf
 import tf_keras
 
 from t2r.data import abstract_input_generator
+from t2r.export import abstract_export_generator
+from t2r.export import export_hooks as export_hooks_lib
 from t2r.models import optimizers
 from t2r.models import t2r_model as t2r_model_lib
 from t2r.modes import ModeKeys
@@ -33,10 +35,12 @@ from t2r.train import callbacks as callbacks_lib
 from t2r.train import checkpoints
 from t2r.train import evaluation
 from t2r.train import hooks
+from t2r.train import seeding
 from t2r.train import strategies
 from t2r.train import train_steps
 
 InputGenerator = abstract_input_generator.AbstractInputGenerator
+ExportGenerator = abstract_export_generator.AbstractExportGenerator
 ModelOrFactory = Union[t2r_model_lib.T2RModel,
                        Callable[[], t2r_model_lib.T2RModel]]
 
@@ -61,7 +65,11 @@ def train_eval_model(
     callbacks: Sequence[tf_keras.callbacks.Callback] = (),
     strategy: Optional[tf.distribute.Strategy] = None,
     mixed_precision_policy: Optional[str] = None,
-    steps_per_execution: int = 1) -> Dict[str, Any]:
+    steps_per_execution: int = 1,
+    seed: Optional[int] = None,
+    export_generator: Optional[ExportGenerator] = None,
+    num_export_versions: int = 5,
+    show_progress: bool = True) -> Dict[str, Any]:
   """Trains and evaluates a T2R model; or evaluates checkpoints continuously.
 
   With `input_generator_train`, trains to `max_train_steps` (resuming from
@@ -114,6 +122,19 @@ def train_eval_model(
     steps_per_execution: Training steps per `tf.function` call; larger values
       cut Python overhead for small models (training may then pass
       `max_train_steps` by up to `steps_per_execution - 1` steps).
+    seed: The job's seed: weight initialisation, dropout, augmentation
+      (TensorFlow's global seed), Python's and numpy's generators, and the
+      data order of input generators built without a seed of their own
+      (train: `seed`, eval: `seed + 1`). The same seed on the same machine
+      gives the same numbers. None: unseeded.
+    export_generator: Tensor2Robot's argument: an export generator (e.g.
+      `DefaultExportGenerator()`) that exports the model at every checkpoint
+      into model_dir/export/<global_step>, keeping the newest
+      `num_export_versions`; shorthand for
+      `export_hooks=[PeriodicExporter(export_generator=...)]`.
+    num_export_versions: How many exports `export_generator` keeps.
+    show_progress: Show a training progress bar (steps/s, ETA, loss) on the
+      chief; a line every few seconds when stdout is not a terminal.
 
   Returns:
     {'global_step': int, 'train': last epoch's train logs, 'eval': the last
@@ -124,6 +145,16 @@ def train_eval_model(
       does not match the model.
     TypeError: If `t2r_model` is not a T2RModel (class).
   """
+  if seed is not None:
+    seeding.set_job_seed(seed)
+    for generator, offset in ((input_generator_train, 0),
+                              (input_generator_eval, 1)):
+      if generator is not None:
+        generator.set_default_seed(seed + offset)
+  export_hooks = list(export_hooks)
+  if export_generator is not None:
+    export_hooks.append(export_hooks_lib.PeriodicExporter(
+        export_generator=export_generator, num_versions=num_export_versions))
   _check_arguments(
       input_generator_train, input_generator_eval, model_dir,
       max_train_steps=max_train_steps,
@@ -178,6 +209,10 @@ def train_eval_model(
     if chief:
       fit_callbacks.append(callbacks_lib.OperativeConfigWriter(
           os.path.join(model_dir, OPERATIVE_CONFIG_FILENAME)))
+      if show_progress:
+        fit_callbacks.append(callbacks_lib.TrainingProgressBar(
+            max_train_steps, f'train {type(model).__name__}',
+            log_every_n_steps))
     evaluator = None
     if eval_dataset is not None:
       evaluator = evaluation.PeriodicEvaluator(

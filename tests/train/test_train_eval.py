@@ -6,12 +6,16 @@ import shutil
 import threading
 
 import gin
+import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
 from t2r import train
+from t2r.data import record_input_generator
 from t2r.data import synthetic_input_generators
+from t2r.export import default_export_generator
+import event_files
 import job_util
 import tiny_model
 
@@ -38,16 +42,6 @@ def _configure(model_dir, max_train_steps, extra=''):
 train_eval_model.model_dir = '{model_dir}'
 train_eval_model.max_train_steps = {max_train_steps}
 """ + extra)
-
-
-def _events(model_dir, subdir):
-  """{tag: [steps]} of all event files in model_dir/subdir."""
-  tags = {}
-  for path in sorted(glob.glob(os.path.join(model_dir, subdir, 'events.*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        tags.setdefault(value.tag, []).append(event.step)
-  return tags
 
 
 @pytest.fixture(scope='module')
@@ -89,7 +83,7 @@ def test_operative_config_records_the_gin_values(trained):
 
 def test_train_summaries_keyed_by_global_step(trained):
   model_dir, _ = trained
-  tags = _events(model_dir, 'train')
+  tags = event_files.steps_by_tag(os.path.join(model_dir, 'train'))
   for tag in ('loss', 'learning_rate', 'global_step/sec'):
     assert tags[tag] == [10, 20, 30, 40, 50, 60], tag
   assert tags['state']  # The model's add_summaries image.
@@ -97,7 +91,7 @@ def test_train_summaries_keyed_by_global_step(trained):
 
 def test_eval_summaries_at_each_evaluation(trained):
   model_dir, _ = trained
-  tags = _events(model_dir, 'eval')
+  tags = event_files.steps_by_tag(os.path.join(model_dir, 'eval'))
   assert tags['loss'] == [20, 40, 60]
   assert tags['state'] == [20, 40, 60]
 
@@ -110,7 +104,7 @@ def test_rerun_with_more_steps_resumes(trained, tmp_path):
   assert result['global_step'] == 70
   assert job_util.checkpoint_step(model_dir) == 70
   # Training went on from step 60: the new run summarized only step 70.
-  train_steps = _events(model_dir, 'train')['loss']
+  train_steps = event_files.steps_by_tag(os.path.join(model_dir, 'train'))['loss']
   assert train_steps == [10, 20, 30, 40, 50, 60, 70]
   assert result['eval']['loss'] < 0.5
 
@@ -209,7 +203,7 @@ def test_continuous_eval_evaluates_checkpoints_as_they_appear(tmp_path):
   evaluator.join(timeout=90)
   assert not evaluator.is_alive()
   assert results['global_step'] == 40
-  assert _events(model_dir, 'eval')['loss'][-1] == 40
+  assert event_files.steps_by_tag(os.path.join(model_dir, 'eval'))['loss'][-1] == 40
 
 
 def test_model_instance_from_another_strategy_scope_is_rejected(tmp_path):
@@ -306,3 +300,73 @@ def test_moving_average_optimizer_resumes_and_evaluates(tmp_path):
                          if name.startswith('optimizer/_variables/')]
   # Adam's two slots and the moving average, for the kernel and the bias.
   assert len(optimizer_variables) == 6
+
+
+def _train_on_shuffled_records(tmp_path, name, seed):
+  """Final weights after 30 steps on shuffled records, with a job seed."""
+  records = str(tmp_path / 'linear.tfrecord')
+  if not os.path.exists(records):
+    tiny_model.write_linear_records(records, 64, marker=0.0)
+  gin.clear_config()
+  try:
+    result = train.train_eval_model(
+        t2r_model=tiny_model.LinearModel,
+        input_generator_train=record_input_generator.DefaultRecordInputGenerator(
+            file_patterns=records, batch_size=8, shuffle_buffer_size=64),
+        max_train_steps=30, model_dir=str(tmp_path / name),
+        save_checkpoints_steps=30, seed=seed)
+  finally:
+    gin.clear_config()
+  reader = tf.train.load_checkpoint(str(tmp_path / name))
+  weights = {key: reader.get_tensor(key)
+             for key in reader.get_variable_to_shape_map()
+             if key.startswith('model/') and 'OPTIMIZER' not in key}
+  return result['train']['loss'], weights
+
+
+def test_same_seed_gives_the_same_training(tmp_path):
+  loss_a, weights_a = _train_on_shuffled_records(tmp_path, 'a', seed=5)
+  loss_b, weights_b = _train_on_shuffled_records(tmp_path, 'b', seed=5)
+  assert loss_a == loss_b
+  assert weights_a.keys() == weights_b.keys() and weights_a
+  for key, value in weights_a.items():
+    np.testing.assert_array_equal(value, weights_b[key], err_msg=key)
+
+
+def test_different_seeds_give_different_training(tmp_path):
+  loss_a, _ = _train_on_shuffled_records(tmp_path, 'a', seed=5)
+  loss_b, _ = _train_on_shuffled_records(tmp_path, 'b', seed=6)
+  assert loss_a != loss_b
+
+
+def test_seed_does_not_override_an_input_generator_seed():
+  generator = record_input_generator.DefaultRecordInputGenerator(
+      file_patterns='/nonexistent/*.tfrecord', seed=3)
+  generator.set_default_seed(9)
+  assert generator.seed == 3
+
+
+def test_invalid_seed_is_rejected(tmp_path):
+  with pytest.raises(ValueError, match='seed must be an int'):
+    train.train_eval_model(
+        t2r_model=tiny_model.LinearModel,
+        input_generator_train=synthetic_input_generators.GeneratorInputGenerator(
+            generator_fn=tiny_model.linear_batches),
+        max_train_steps=1, model_dir=str(tmp_path), seed=-1)
+
+
+def test_export_generator_exports_every_checkpoint_keeping_the_newest(
+    tmp_path):
+  gin.clear_config()
+  try:
+    train.train_eval_model(
+        t2r_model=tiny_model.LinearModel,
+        input_generator_train=synthetic_input_generators.GeneratorInputGenerator(
+            generator_fn=tiny_model.linear_batches, batch_size=8),
+        max_train_steps=30, model_dir=str(tmp_path),
+        save_checkpoints_steps=10,
+        export_generator=default_export_generator.DefaultExportGenerator(),
+        num_export_versions=2, seed=0)
+  finally:
+    gin.clear_config()
+  assert sorted(os.listdir(tmp_path / 'export')) == ['20', '30']

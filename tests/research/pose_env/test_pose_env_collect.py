@@ -127,13 +127,23 @@ def test_existing_file_is_a_value_error(env, tmp_path):
     _collect(env, tmp_path)
 
 
-@pytest.mark.parametrize('kwargs', [{'num_episodes': 0},
-                                    {'log_every_n_episodes': 0}])
-def test_non_positive_counts_are_a_value_error(env, tmp_path, kwargs):
-  arguments = dict(num_episodes=1, output_dir=str(tmp_path))
-  arguments.update(kwargs)
-  with pytest.raises(ValueError, match='must be positive'):
-    collection.collect_episodes(env, PoseEnvRandomPolicy(seed=0), **arguments)
+@pytest.mark.parametrize('num_episodes', [0, -1, 1.5, True])
+def test_invalid_episode_counts_are_a_value_error(env, tmp_path,
+                                                   num_episodes):
+  with pytest.raises(ValueError, match='must be a positive int'):
+    collection.collect_episodes(env, PoseEnvRandomPolicy(seed=0),
+                                num_episodes=num_episodes,
+                                output_dir=str(tmp_path))
+
+
+def test_progress_lines_report_episodes_and_reward(env, tmp_path, capsys):
+  collection.collect_episodes(env, PoseEnvRandomPolicy(seed=0),
+                              num_episodes=3, output_dir=str(tmp_path),
+                              seed=0)
+  last_line = capsys.readouterr().out.splitlines()[-1]
+  assert last_line.startswith('[collect pose_env-seed0-3.tfrecord] 3/3 '
+                              'episodes (100%)')
+  assert 'mean_reward' in last_line
 
 
 def test_command_line_collects_with_the_gin_config(tmp_path):

@@ -141,11 +141,14 @@ def test_regression_loss_falls_on_a_tiny_batch(episodes):
   assert after['mean_distance'] < before['mean_distance']
 
 
-@pytest.mark.parametrize('success_distance', [None, 0.3])
-def test_critic_loss_falls_on_a_tiny_batch(episodes, success_distance):
+@pytest.mark.parametrize('success_distance,action_conditioning',
+                         [(None, 'film'), (0.3, 'film'), (None, 'concat')])
+def test_critic_loss_falls_on_a_tiny_batch(episodes, success_distance,
+                                           action_conditioning):
   images, actions, rewards, _ = episodes
   critic = pose_env_models.PoseEnvContinuousMCModel(
-      success_distance=success_distance, create_optimizer_fn=_adam())
+      success_distance=success_distance,
+      action_conditioning=action_conditioning, create_optimizer_fn=_adam())
   critic.compile()
   dataset = tf.data.Dataset.from_tensors(
       (_critic_features(images, actions),
@@ -195,6 +198,7 @@ def test_critic_split_for_in_graph_cem_matches_q(episodes):
 
 @pytest.mark.parametrize('kwargs,match', [
     ({'success_distance': 0.0}, 'success_distance'),
+    ({'action_conditioning': 'add'}, 'action_conditioning'),
     ({'loss_type': 'mse'}, 'loss_type'),
     ({'target_label_key': 'target_pose'}, 'target_label_key'),
 ])

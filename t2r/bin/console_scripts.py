@@ -1,0 +1,21 @@
+"""The console scripts `t2r-train` and `t2r-spec-demo`.
+
+Each quiets TensorFlow's log chatter (`t2r.quiet_logs`; `--verbosity` brings
+it back) and only then imports its job module, which imports TensorFlow.
+"""
+
+from t2r import quiet_logs
+
+
+def t2r_train():
+  """`t2r-train`: see `t2r.bin.run_t2r_trainer`."""
+  quiet_logs.quiet_tensorflow_logs()
+  from t2r.bin import run_t2r_trainer  # pylint: disable=g-import-not-at-top
+  run_t2r_trainer.console_main()
+
+
+def t2r_spec_demo():
+  """`t2r-spec-demo`: see `t2r.bin.spec_demo`."""
+  quiet_logs.quiet_tensorflow_logs()
+  from t2r.bin import spec_demo  # pylint: disable=g-import-not-at-top
+  spec_demo.console_main()
