@@ -4,7 +4,8 @@ A healthy CPU run of TensorFlow 2.21 prints dozens of C++ log lines that
 look alarming or say nothing to a user: `E0000 ... failed call to cuInit`
 on every machine without a GPU, `I0000 ... Sharding callback duration` on
 every checkpoint, oneDNN notices at import, and Python warnings such as the
-renaming of `state/image` to `state_image` in every export signature. The
+renaming of `state/image` to `state_image` in every export signature (and
+pybullet's build-date banner). The
 C++ lines come from absl's C++ logging before `absl::InitializeLog()`;
 TensorFlow 2.21 no longer honours `TF_CPP_MIN_LOG_LEVEL` for them and offers
 no API to silence them, so `quiet_tensorflow_logs` filters file descriptor 2
@@ -38,9 +39,11 @@ _ABSL_BANNER = (r'WARNING: All log messages before absl::InitializeLog\(\) '
                 r'is called are written to STDERR')
 # The second line of TensorFlow's CPU-instructions notice.
 _CPU_FEATURE_NOTICE = r'To enable the following instructions: .* rebuild Tens'
+# pybullet's C code prints its build date at import.
+_PYBULLET_BANNER = r'pybullet build time: '
 DROPPED_LINE = re.compile(
     f'^(?:{_CPP_LOG_LINE}|{_BENIGN_CPP_ERRORS}|{_ABSL_BANNER}$|'
-    f'{_CPU_FEATURE_NOTICE})'.encode())
+    f'{_CPU_FEATURE_NOTICE}|{_PYBULLET_BANNER})'.encode())
 
 # The child process: copies stdin to stdout line by line, minus DROPPED_LINE.
 _FILTER_PROGRAM = f"""
@@ -56,6 +59,7 @@ for line in sys.stdin.buffer:
 # Python loggers whose records below ERROR are dropped: TensorFlow's own and
 # records that TensorFlow or Keras code logs through absl.
 _QUIET_PACKAGES = re.compile(r'[\\/](tensorflow|tf_keras|keras)[\\/]')
+_LOGGING_MODULES = re.compile(r'[\\/](logging|absl[\\/]logging)[\\/]')
 _VERBOSITY_FLAG = re.compile(r'^(--verbosity|--v|-v)(=.*)?$')
 
 _filter_process: Optional[subprocess.Popen] = None
@@ -74,12 +78,26 @@ def verbose_requested(argv: Sequence[str]) -> bool:
   return any(_VERBOSITY_FLAG.match(arg) for arg in argv[1:])
 
 
+def _logging_caller() -> str:
+  """The file of the innermost frame outside Python's and absl's logging.
+
+  A record's `pathname` is not enough: absl logs called before absl's
+  handler is installed name absl's own module as their caller.
+  """
+  frame = sys._getframe(1)  # pylint: disable=protected-access
+  while frame is not None and (
+      frame.f_code.co_filename in (__file__, logging.__file__) or
+      _LOGGING_MODULES.search(frame.f_code.co_filename)):
+    frame = frame.f_back
+  return frame.f_code.co_filename if frame is not None else ''
+
+
 class _LibraryChatterFilter(logging.Filter):
   """Drops records below ERROR that TensorFlow or Keras code logged."""
 
   def filter(self, record: logging.LogRecord) -> bool:
     return (record.levelno >= logging.ERROR or
-            not _QUIET_PACKAGES.search(record.pathname or ''))
+            not _QUIET_PACKAGES.search(_logging_caller()))
 
 
 def quiet_tensorflow_logs(argv: Optional[Sequence[str]] = None) -> bool:

@@ -72,3 +72,17 @@ def test_tensorflow_import_and_ops_print_no_cpp_lines():
 ])
 def test_verbose_requested(argv, expected):
   assert quiet_logs.verbose_requested(argv) is expected
+
+
+def test_tensorflow_python_warnings_are_dropped_and_own_warnings_kept():
+  result = _run(textwrap.dedent("""
+      from t2r import quiet_logs
+      quiet_logs.quiet_tensorflow_logs()
+      from absl import logging
+      from tensorflow.core.function.polymorphism import function_type
+      function_type.sanitize_arg_name('state/image')
+      logging.warning('own warning')
+  """))
+  assert result.returncode == 0, result.stderr
+  assert 'Sanitizing' not in result.stderr
+  assert 'own warning' in result.stderr

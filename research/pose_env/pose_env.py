@@ -26,6 +26,7 @@ import numpy as np
 import pybullet
 import pybullet_data
 
+import research.pose_env
 from research.pose_env import pose_env_specs
 
 # Where the duck may stand, in table coordinates (the table top is 1.5 x 1 m,
@@ -38,8 +39,9 @@ _DUCK_ROLL = np.pi / 2
 _NEAR, _FAR = 0.1, 10.0
 
 Range = Tuple[float, float]
-# `gymnasium.make(ENV_ID)` builds a `PoseEnv` (keyword args pass through).
-ENV_ID = 't2r/PoseEnv-v0'
+# `gymnasium.make(ENV_ID)` builds a `PoseEnv` (keyword args pass through);
+# the package registers it.
+ENV_ID = research.pose_env.ENV_ID
 
 
 def _as_range(name: str, value: Sequence[float], low: float,
@@ -325,6 +327,3 @@ class PoseEnv(gymnasium.Env):
     """Disconnects the physics client; safe to call twice."""
     self._finalizer()
 
-
-if ENV_ID not in gymnasium.registry:
-  gymnasium.register(ENV_ID, entry_point=PoseEnv)

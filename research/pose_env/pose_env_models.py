@@ -116,6 +116,9 @@ class PoseEnvKeypointTower(tf_keras.layers.Layer):
     filters: Output channels per conv layer.
     kernel_sizes: Kernel size per conv layer.
     strides: Stride per conv layer.
+    layer_norm: Normalize each conv layer's output over its channels and
+      positions (`LayerNormalization`) before the ReLU, as T2R's
+      `BuildImagesToFeaturesModel` did.
     **kwargs: `tf_keras.layers.Layer` arguments.
 
   Raises:
@@ -126,6 +129,7 @@ class PoseEnvKeypointTower(tf_keras.layers.Layer):
                filters: Sequence[int] = (16, 32, 32),
                kernel_sizes: Sequence[int] = (5, 3, 3),
                strides: Sequence[int] = (2, 2, 1),
+               layer_norm: bool = False,
                **kwargs):
     super().__init__(**kwargs)
     if not filters or not len(filters) == len(kernel_sizes) == len(strides):
@@ -135,16 +139,22 @@ class PoseEnvKeypointTower(tf_keras.layers.Layer):
           f'kernel_sizes={kernel_sizes!r}, strides={strides!r}.')
     self.convs = [
         tf_keras.layers.Conv2D(
-            f, k, strides=s, padding='same', activation='relu',
-            name=f'conv{i}')
+            f, k, strides=s, padding='same',
+            activation=None if layer_norm else 'relu', name=f'conv{i}')
         for i, (f, k, s) in enumerate(zip(filters, kernel_sizes, strides))
     ]
+    self.norms = [
+        tf_keras.layers.LayerNormalization(axis=(1, 2, 3), name=f'norm{i}')
+        for i in range(len(filters))
+    ] if layer_norm else []
     self.spatial_softmax = layers.SpatialSoftmax(name='spatial_softmax')
 
   def call(self, images: tf.Tensor) -> tf.Tensor:
     net = images
-    for conv in self.convs:
+    for i, conv in enumerate(self.convs):
       net = conv(net)
+      if self.norms:
+        net = tf.nn.relu(self.norms[i](net))
     return self.spatial_softmax(net)
 
 

@@ -7,6 +7,7 @@ that imports no model code, and a second run must reuse everything.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -28,25 +29,38 @@ _FLAGS = ['--num_train_episodes=24', '--num_eval_episodes=8',
           '--gin_bindings=eval/DefaultRecordInputGenerator.batch_size = 8']
 
 
-def _run(*args, timeout=240):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  result = subprocess.run([sys.executable, *args], cwd=_REPO_ROOT, env=env,
+_CPP_LOG_LINE = re.compile(r'^[IWE]\d{4} ', re.MULTILINE)
+
+
+def _run_process(*args, timeout=240):
+  result = subprocess.run([sys.executable, *args], cwd=_REPO_ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           check=False)
   assert result.returncode == 0, result.stdout + result.stderr
-  return result.stdout
+  return result
+
+
+def _run(*args, timeout=240):
+  return _run_process(*args, timeout=timeout).stdout
 
 
 def _quickstart(root_dir):
-  return _run('-m', 'research.pose_env.quickstart', f'--root_dir={root_dir}',
-              *_FLAGS)
+  return _run_process('-m', 'research.pose_env.quickstart',
+                      f'--root_dir={root_dir}', *_FLAGS)
 
 
 @pytest.fixture(scope='module')
-def first_run(tmp_path_factory):
-  """(root_dir, stdout) of one tiny quickstart run."""
+def first_run_process(tmp_path_factory):
+  """(root_dir, CompletedProcess) of one tiny quickstart run."""
   root_dir = tmp_path_factory.mktemp('quickstart')
   return root_dir, _quickstart(root_dir)
+
+
+@pytest.fixture(name='first_run')
+def fixture_first_run(first_run_process):
+  """(root_dir, stdout) of the tiny quickstart run."""
+  root_dir, process = first_run_process
+  return root_dir, process.stdout
 
 
 def _results(root_dir):
@@ -67,6 +81,31 @@ def test_scores_all_three_policies_and_prints_them(first_run):
     assert results[name]['export_path'].endswith(os.path.join('export',
                                                                str(_STEPS)))
   assert 'mean dist (m)' in stdout
+
+
+def test_prints_no_tensorflow_log_lines(first_run_process):
+  _, process = first_run_process
+  assert not _CPP_LOG_LINE.search(process.stderr), process.stderr
+  assert 'Sanitizing' not in process.stderr
+  assert 'absl::InitializeLog' not in process.stderr
+
+
+def test_shows_progress_of_every_long_stage(first_run):
+  _, stdout = first_run
+  for stage in ('[collect train-24.tfrecord] 24/24 episodes',
+                '[train PoseEnvRegressionModel] 6/6 steps',
+                '[train PoseEnvContinuousMCModel] 6/6 steps',
+                '[evaluate cem_critic] 4/4 episodes'):
+    assert stage in stdout, stdout
+
+
+def test_same_seed_gives_the_same_results(first_run, tmp_path):
+  root_dir, _ = first_run
+  _quickstart(tmp_path)
+  first = _results(root_dir)['policies']
+  second = _results(tmp_path)['policies']
+  for name in first:
+    assert first[name]['mean_distance'] == second[name]['mean_distance'], name
 
 
 def test_writes_a_picture_of_the_table_and_camera_images(first_run):
@@ -125,7 +164,7 @@ def test_second_run_reuses_the_data_and_skips_training(first_run):
   data_mtimes = [path.stat().st_mtime_ns for path in data]
   checkpoints = sorted(p.name for p in (root_dir / 'regression').iterdir()
                        if p.name.startswith('ckpt-'))
-  stdout = _quickstart(root_dir)
+  stdout = _quickstart(root_dir).stdout
   assert 'Reusing train data' in stdout and 'Reusing eval data' in stdout
   assert stdout.count('already trained; skipped') == 2
   assert [p.stat().st_mtime_ns for p in data] == data_mtimes
