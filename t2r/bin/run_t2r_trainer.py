@@ -24,6 +24,7 @@ from typing import Sequence
 from absl import app
 from absl import flags
 import gin
+import tensorflow as tf
 
 # Imported for their gin registrations (input generators, models, layers,
 # optimizers, preprocessors, export generators and hooks).
@@ -59,6 +60,11 @@ def parse_gin_config(config_files: Sequence[str], bindings: Sequence[str]):
     ConfigError: With one line saying which file or binding failed and why.
   """
   paths = [path for entry in config_files for path in entry.split(',') if path]
+  missing = [path for path in paths if not tf.io.gfile.exists(path)]
+  if missing:
+    # Checked here: gin would log its own error line before raising.
+    raise ConfigError(f'Gin config file not found: {", ".join(missing)}. '
+                      'Check the --gin_configs paths.')
   sources = [(f'config file {path}', gin.parse_config_file, path)
              for path in paths]
   sources += [(f'binding {binding!r}', gin.parse_config, binding)

@@ -67,7 +67,7 @@ def test_bad_config_gives_one_line_naming_the_source(tmp_path, config,
 
 def test_missing_config_file_is_a_config_error(tmp_path):
   with pytest.raises(run_t2r_trainer.ConfigError,
-                     match='missing.gin: OSError: Unable to open file'):
+                     match='Gin config file not found: .*missing.gin'):
     run_t2r_trainer.parse_gin_config([str(tmp_path / 'missing.gin')], [])
 
 
@@ -79,15 +79,15 @@ def test_unbound_required_parameters_are_named():
     run_t2r_trainer.check_required_bindings()
 
 
-def test_command_exits_with_the_message_and_no_traceback(tmp_path):
+def test_command_exits_with_one_line_and_no_traceback(tmp_path):
   path = _write(tmp_path / 'bad.gin', 'not_a_configurable.x = 1\n')
   result = subprocess.run(
       [sys.executable, '-m', 't2r.bin.run_t2r_trainer',
        f'--gin_configs={path}'],
-      capture_output=True, text=True, timeout=120,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'), check=False)
+      capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode != 0
   assert 'Traceback' not in result.stderr
-  assert result.stderr.strip().splitlines()[-1].startswith(
+  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert result.stderr.strip().startswith(
       f"t2r-train: Bad gin config in config file {path}: ValueError: No "
       "configurable matching 'not_a_configurable'.")
