@@ -53,7 +53,8 @@ def train_and_export(config_file: str, model_dir: str, train_files: str,
     model_dir: The job's model_dir (bound to the config's MODEL_DIR).
     train_files: File patterns of the training records (TRAIN_FILES).
     eval_files: File patterns of the eval records (EVAL_FILES).
-    max_train_steps: Binds `train_eval_model.max_train_steps`.
+    max_train_steps: Binds the config's `MAX_TRAIN_STEPS` (the job's
+      `train_eval_model.max_train_steps` and its learning-rate schedule).
     bindings: More gin bindings, applied last.
 
   Returns:
@@ -67,7 +68,7 @@ def train_and_export(config_file: str, model_dir: str, train_files: str,
       f'TRAIN_FILES = {train_files!r}',
       f'EVAL_FILES = {eval_files!r}',
       f'MODEL_DIR = {model_dir!r}',
-      f'train_eval_model.max_train_steps = {max_train_steps}',
+      f'MAX_TRAIN_STEPS = {max_train_steps}',
   ] + list(bindings)
   with gin_config([config_file], job_bindings):
     start = time.perf_counter()
