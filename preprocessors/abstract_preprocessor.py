@@ -14,6 +14,7 @@ import gin
 import tensorflow as tf
 
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.modes import ModeKeys
 
 SpecFn = Callable[[str], Any]
@@ -47,8 +48,9 @@ class AbstractPreprocessor(abc.ABC):
       choose TPU-friendly dtypes.
 
   Raises:
-    TypeError: If a specification fn is not callable, or returns a structure
-      whose leaves are not tensor specs.
+    SpecTypeError: If a specification fn is not callable, or returns a
+      structure whose leaves are not tensor specs (a TypeError, and the
+      ValueError Tensor2Robot raised).
     ValueError: If a specification fn returns specs that reuse a name for
       different shapes or dtypes.
   """
@@ -212,9 +214,11 @@ def _checked_spec_fn(spec_fn: Optional[SpecFn],
   if spec_fn is None:
     return None
   if not callable(spec_fn):
-    raise TypeError(
-        f'{attribute} must be a callable mode -> spec structure (e.g. '
-        f'model.get_feature_specification), got {spec_fn!r}.')
+    raise SpecTypeError(
+        f'{attribute} must be a callable mode -> spec structure, got '
+        f'{type(spec_fn).__name__}: {spec_fn!r}. Pass the model method '
+        '(model.get_feature_specification, without calling it) or a '
+        'function of the mode.')
   for mode in ModeKeys.ALL:
     specs.assert_valid_spec_structure(spec_fn(mode))
   return spec_fn

@@ -7,7 +7,9 @@ height, width, channels) for sequence features. Random transformations draw
 once per example and apply that draw to every image of the example (all list
 entries, all timesteps), so two views of one scene get the same crop offset,
 flip and brightness change, while different examples in the batch get
-different ones.
+different ones. The exception is Tensor2Robot's
+`ApplyPhotometricImageDistortionsParallel`, which also takes a single batch
+and distorts every image of the list on its own.
 
 Determinism: random functions take `seed`, a Python int or a shape [2]
 integer tensor. With a seed, the result is a pure function of the inputs and
@@ -21,10 +23,12 @@ and transpiling them made every tf.data map trace seconds slower.
 """
 
 import numbers
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import gin
 import tensorflow as tf
+
+from t2r.errors import SpecTypeError
 
 Seed = Union[None, int, Sequence[int], tf.Tensor]
 Images = Sequence[tf.Tensor]
@@ -68,18 +72,47 @@ def _as_image_list(images: Images, function: str) -> List[tf.Tensor]:
   return tensors
 
 
-def _check_crop_shapes(function: str, images: List[tf.Tensor],
-                       input_shape: Sequence[int],
-                       target_shape: Sequence[int]):
-  """Validates crop arguments against each other and the images."""
-  if len(input_shape) != 3:
+def _int_shape(function: str, name: str, shape: Sequence[int], layout: str,
+               rank: int) -> Tuple[int, ...]:
+  """Returns `shape` as Python ints, checking it has `rank` entries.
+
+  Raises:
+    ValueError: If the number of entries is not `rank`.
+    SpecTypeError: If `shape` is not a sequence of ints (e.g. holds None for
+      an unknown dimension, or is a tensor).
+  """
+  if isinstance(shape, tf.TensorShape):
+    shape = shape.as_list() if shape.rank is not None else None
+  try:
+    entries = tuple(shape)
+  except TypeError:
+    entries = None
+  if entries is not None and len(entries) != rank:
     raise ValueError(
-        f'{function}: input_shape must be (height, width, channels), got '
-        f'{tuple(input_shape)}.')
-  if len(target_shape) != 2:
-    raise ValueError(
-        f'{function}: target_shape must be (height, width), got '
-        f'{tuple(target_shape)}.')
+        f'{function}: {name} must be {layout}, got {entries}.')
+  if entries is None or not all(
+      isinstance(entry, numbers.Integral) and not isinstance(entry, bool)
+      for entry in entries):
+    raise SpecTypeError(
+        f'{function}: {name} must be {layout} as Python ints, got {shape!r}. '
+        'Pass the static image size (a tensor or an unknown (None) '
+        'dimension cannot size a crop); set it with tf.ensure_shape if the '
+        'images lost it.')
+  return tuple(int(entry) for entry in entries)
+
+
+def _check_crop_shapes(
+    function: str, images: List[tf.Tensor], input_shape: Sequence[int],
+    target_shape: Sequence[int]) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+  """Validates crop arguments against each other and the images.
+
+  Returns:
+    `(input_shape, target_shape)` as tuples of Python ints.
+  """
+  input_shape = _int_shape(function, 'input_shape', input_shape,
+                           '(height, width, channels)', 3)
+  target_shape = _int_shape(function, 'target_shape', target_shape,
+                            '(height, width)', 2)
   if target_shape[0] > input_shape[0] or target_shape[1] > input_shape[1]:
     raise ValueError(
         f'{function}: target_shape {tuple(target_shape)} is larger than the '
@@ -91,6 +124,7 @@ def _check_crop_shapes(function: str, images: List[tf.Tensor],
           f'{function}: image {index} has shape {image.shape} but '
           f'input_shape says (..., {", ".join(map(str, input_shape))}). Pass '
           'the images\' real (height, width, channels).')
+  return input_shape, target_shape
 
 
 def _batch_size(images: List[tf.Tensor]) -> tf.Tensor:
@@ -143,22 +177,24 @@ def RandomCropImages(images: Images,
     List of crops, each (batch, [time,] height, width, c), same dtype.
 
   Raises:
-    ValueError: If the shapes do not fit together.
+    ValueError: If the shapes do not fit together; a `t2r.errors.
+      SpecTypeError` (a ValueError and a TypeError) if a shape is not ints.
     TypeError: If `images` is not a list.
   """
   images = _as_image_list(images, 'RandomCropImages')
-  _check_crop_shapes('RandomCropImages', images, input_shape, target_shape)
+  input_shape, target_shape = _check_crop_shapes('RandomCropImages', images,
+                                                 input_shape, target_shape)
   seed_y, seed_x = _split_seed(seed, 2)
   batch_size = [_batch_size(images)]
   offset_y = tf.random.stateless_uniform(
       batch_size, seed_y, minval=0,
-      maxval=int(input_shape[0]) - int(target_shape[0]) + 1, dtype=tf.int32)
+      maxval=input_shape[0] - target_shape[0] + 1, dtype=tf.int32)
   offset_x = tf.random.stateless_uniform(
       batch_size, seed_x, minval=0,
-      maxval=int(input_shape[1]) - int(target_shape[1]) + 1, dtype=tf.int32)
+      maxval=input_shape[1] - target_shape[1] + 1, dtype=tf.int32)
   return [
-      _crop_at(image, offset_y, offset_x, int(target_shape[0]),
-               int(target_shape[1])) for image in images
+      _crop_at(image, offset_y, offset_x, target_shape[0], target_shape[1])
+      for image in images
   ]
 
 
@@ -182,14 +218,16 @@ def CenterCropImages(images: Images, input_shape: Sequence[int],
     List of crops, each (batch, [time,] height, width, c), same dtype.
 
   Raises:
-    ValueError: If the shapes do not fit together.
+    ValueError: If the shapes do not fit together; a `t2r.errors.
+      SpecTypeError` (a ValueError and a TypeError) if a shape is not ints.
     TypeError: If `images` is not a list.
   """
   images = _as_image_list(images, 'CenterCropImages')
-  _check_crop_shapes('CenterCropImages', images, input_shape, target_shape)
-  height, width = int(target_shape[0]), int(target_shape[1])
-  top = (int(input_shape[0]) - height) // 2
-  left = (int(input_shape[1]) - width) // 2
+  input_shape, target_shape = _check_crop_shapes('CenterCropImages', images,
+                                                 input_shape, target_shape)
+  height, width = target_shape
+  top = (input_shape[0] - height) // 2
+  left = (input_shape[1] - width) // 2
   return [
       image[..., top:top + height, left:left + width, :] for image in images
   ]
@@ -221,17 +259,19 @@ def CustomCropImages(images: Images, input_shape: Sequence[int],
 
   Raises:
     ValueError: If the shapes do not fit together, or there is not one
-      location tensor per image.
+      location tensor per image; a `t2r.errors.SpecTypeError` (a ValueError
+      and a TypeError) if a shape is not ints.
     TypeError: If `images` is not a list.
   """
   images = _as_image_list(images, 'CustomCropImages')
-  _check_crop_shapes('CustomCropImages', images, input_shape, target_shape)
+  input_shape, target_shape = _check_crop_shapes('CustomCropImages', images,
+                                                 input_shape, target_shape)
   if len(target_locations) != len(images):
     raise ValueError(
         f'CustomCropImages: got {len(images)} images but '
         f'{len(target_locations)} target_locations; pass one (batch, 2) '
         'tensor of (y, x) centers per image.')
-  height, width = int(target_shape[0]), int(target_shape[1])
+  height, width = target_shape
   crops = []
   for index, (image, location) in enumerate(zip(images, target_locations)):
     location = tf.convert_to_tensor(location)
@@ -243,9 +283,9 @@ def CustomCropImages(images: Images, input_shape: Sequence[int],
       location = tf.round(location)
     location = tf.cast(location, tf.int32)
     top = tf.clip_by_value(location[:, 0] - height // 2, 0,
-                           int(input_shape[0]) - height)
+                           input_shape[0] - height)
     left = tf.clip_by_value(location[:, 1] - width // 2, 0,
-                            int(input_shape[1]) - width)
+                            input_shape[1] - width)
     crops.append(_crop_at(image, top, left, height, width))
   return crops
 
@@ -321,13 +361,13 @@ def _require_float(images: List[tf.Tensor], function: str):
           'tf.float32) maps uint8 to [0, 1].')
 
 
-def _require_channels(images: List[tf.Tensor], channels: int, what: str):
+def _require_channels(images: List[tf.Tensor], channels: int, what: str,
+                      function: str):
   for index, image in enumerate(images):
     if image.shape[-1] != channels:
       raise ValueError(
-          f'ApplyPhotometricImageDistortions: {what} needs {channels}-channel '
-          f'images, but image {index} has shape {image.shape}. Disable it for '
-          'these images.')
+          f'{function}: {what} needs {channels}-channel images, but image '
+          f'{index} has shape {image.shape}. Disable it for these images.')
 
 
 @tf.autograph.experimental.do_not_convert
@@ -416,8 +456,9 @@ def ApplyPhotometricImageDistortions(
   if random_saturation or random_hue:
     # Saturation then hue, fused: HSV -> RGB already lands in [0, 1], so the
     # clip between the two steps would change nothing.
-    _require_channels(images, 3,
-                      'random_saturation' if random_saturation else 'random_hue')
+    _require_channels(
+        images, 3, 'random_saturation' if random_saturation else 'random_hue',
+        'ApplyPhotometricImageDistortions')
     saturation_factor = (
         draw(saturation_seed, lower_saturation, upper_saturation)
         if random_saturation else None)
@@ -450,6 +491,101 @@ def ApplyPhotometricImageDistortions(
           f'a list of {len(images)} image batches, got {distorted!r}.')
     images = [tf.clip_by_value(image, 0.0, 1.0) for image in distorted]
   return list(images)
+
+
+@tf.autograph.experimental.do_not_convert
+@gin.configurable
+def ApplyPhotometricImageDistortionsParallel(
+    images: Union[tf.Tensor, Images],
+    random_brightness: bool = False,
+    max_delta_brightness: float = 0.125,
+    random_saturation: bool = False,
+    lower_saturation: float = 0.5,
+    upper_saturation: float = 1.5,
+    random_hue: bool = False,
+    max_delta_hue: float = 0.2,
+    random_contrast: bool = False,
+    lower_contrast: float = 0.5,
+    upper_contrast: float = 1.5,
+    random_noise_level: float = 0.0,
+    random_noise_apply_probability: float = 0.5,
+    custom_distortion_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+    seed: Seed = None) -> Union[tf.Tensor, List[tf.Tensor]]:
+  """Photometric distortions drawn independently for every image.
+
+  Tensor2Robot's per-image variant of `ApplyPhotometricImageDistortions`
+  (same options, same order, values clipped to [0, 1]): every example of
+  every image batch gets its own draws, so two camera views of one scene are
+  distorted differently (the timesteps of a sequence share their example's
+  draws). `custom_distortion_fn` works on one image at a time.
+
+  Example:
+    >>> images = ApplyPhotometricImageDistortionsParallel(
+    ...     images, random_brightness=True, random_contrast=True, seed=0)
+    >>> left, right = ApplyPhotometricImageDistortionsParallel(
+    ...     [left, right], random_hue=True)  # independent draws per view
+
+  Args:
+    images: A float image batch in [0, 1], (batch, [time,] h, w, c), as in
+      T2R; or a list of them. Saturation and hue need c == 3.
+    random_brightness: See `ApplyPhotometricImageDistortions`.
+    max_delta_brightness: See `ApplyPhotometricImageDistortions`.
+    random_saturation: See `ApplyPhotometricImageDistortions`.
+    lower_saturation: See `ApplyPhotometricImageDistortions`.
+    upper_saturation: See `ApplyPhotometricImageDistortions`.
+    random_hue: See `ApplyPhotometricImageDistortions`.
+    max_delta_hue: See `ApplyPhotometricImageDistortions`.
+    random_contrast: See `ApplyPhotometricImageDistortions`.
+    lower_contrast: See `ApplyPhotometricImageDistortions`.
+    upper_contrast: See `ApplyPhotometricImageDistortions`.
+    random_noise_level: See `ApplyPhotometricImageDistortions`.
+    random_noise_apply_probability: See `ApplyPhotometricImageDistortions`.
+    custom_distortion_fn: Optional callable applied last (before the final
+      clip) to each example: takes and returns one ([time,] h, w, c) image.
+    seed: See the module docstring.
+
+  Returns:
+    The distorted images like `images`: one batch, or a list of batches.
+
+  Raises:
+    TypeError: If the images are not float tensors.
+    ValueError: If saturation or hue is enabled for non-RGB images.
+  """
+  function = 'ApplyPhotometricImageDistortionsParallel'
+  single = not isinstance(images, (list, tuple))
+  image_list = _as_image_list([images] if single else images, function)
+  _require_float(image_list, function)
+  if random_saturation or random_hue:
+    _require_channels(
+        image_list, 3,
+        'random_saturation' if random_saturation else 'random_hue', function)
+  per_batch_fn = None
+  if custom_distortion_fn is not None:
+
+    def per_batch_fn(batches):
+      return [tf.map_fn(custom_distortion_fn, batch) for batch in batches]
+
+  distorted = [
+      ApplyPhotometricImageDistortions(
+          [image],
+          random_brightness=random_brightness,
+          max_delta_brightness=max_delta_brightness,
+          random_saturation=random_saturation,
+          lower_saturation=lower_saturation,
+          upper_saturation=upper_saturation,
+          random_hue=random_hue,
+          max_delta_hue=max_delta_hue,
+          random_contrast=random_contrast,
+          lower_contrast=lower_contrast,
+          upper_contrast=upper_contrast,
+          random_noise_level=random_noise_level,
+          random_noise_apply_probability=random_noise_apply_probability,
+          custom_distortion_fn=per_batch_fn,
+          seed=image_seed)[0]
+      for image, image_seed in zip(image_list,
+                                   _split_seed(seed, len(image_list)))
+  ]
+  return distorted[0] if single else distorted
 
 
 @tf.autograph.experimental.do_not_convert

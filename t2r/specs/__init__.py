@@ -23,8 +23,9 @@ shape S gets the shape shown, sequence specs also a time dimension):
   ================================  ============  =======  ===========  ======
 
 "other" is 0, any other negative number (T2R's calls disagreed on what they
-meant), a bool or a float: a `ValueError` (a number) or `TypeError` (another
-type) names the call and what it accepts. numpy integers count as ints. For
+meant), a bool or a float: a `ValueError` (a number) or
+`t2r.errors.SpecTypeError` (another type; both a TypeError and a ValueError)
+names the call and what it accepts. numpy integers count as ints. For
 tensor shapes without a batch dimension, use the specs themselves: an
 `ExtendedTensorSpec` is a `tf.TensorSpec`.
 """

@@ -21,6 +21,8 @@ from typing import Any, List, Optional
 
 import numpy as np
 
+from t2r.errors import SpecTypeError
+
 # T2R's `from_spec(batch_size=-1)`: prepend an unknown (None) batch dimension.
 UNKNOWN_BATCH_SIZE = -1
 
@@ -44,15 +46,15 @@ def _check(batch_size: Any, call: str, accepted: str, hint: str,
     None, or `batch_size` as an int (> 0, or UNKNOWN_BATCH_SIZE).
 
   Raises:
-    TypeError: If `batch_size` is not None or an int (bools are not ints
-      here).
+    SpecTypeError: If `batch_size` is not None or an int (bools are not
+      ints here); a TypeError, and the ValueError Tensor2Robot raised.
     ValueError: If `batch_size` is an int that `call` does not accept.
   """
   if batch_size is None:
     return None
   if isinstance(batch_size, (bool, np.bool_)) or not isinstance(
       batch_size, (int, np.integer)):
-    raise TypeError(
+    raise SpecTypeError(
         f'{call} got batch_size={batch_size!r} ({type(batch_size).__name__}); '
         f'it accepts {accepted}. {hint}')
   batch_size = int(batch_size)
@@ -80,7 +82,7 @@ def spec_batch_dims(batch_size: Optional[int]) -> List[Optional[int]]:
     [] , [N] or [None].
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If `batch_size` is not None or an int.
     ValueError: If `batch_size` is 0 or negative other than -1.
   """
   batch_size = _check(
@@ -108,7 +110,7 @@ def array_batch_dims(batch_size: Optional[int], call: str) -> List[int]:
     [] or [N].
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If `batch_size` is not None or an int.
     ValueError: If `batch_size` is not None or positive (arrays need a known
       size, so -1 has no meaning here).
   """
@@ -135,7 +137,7 @@ def signature_batch_dims(batch_size: Optional[int],
     [None] or [N].
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If `batch_size` is not None or an int.
     ValueError: If `batch_size` is not None or positive.
   """
   batch_size = _check(

@@ -89,7 +89,8 @@ def find_action_path(feature_spec: Any,
     ValueError: If `action_path` is not a required feature, or (without it)
       the critic has no action feature or more than one.
   """
-  paths = filter_required_flat_tensor_spec(feature_spec).keys()
+  paths = filter_required_flat_tensor_spec(
+      flatten_spec_structure(feature_spec)).keys()
   if action_path is not None:
     if action_path not in paths:
       raise ValueError(
@@ -133,7 +134,8 @@ def split_state_action(feature_spec: Any,
   Raises:
     ValueError: As `find_action_path`.
   """
-  required = filter_required_flat_tensor_spec(feature_spec)
+  required = filter_required_flat_tensor_spec(
+      flatten_spec_structure(feature_spec))
   path = find_action_path(required, action_path, who)
   state = TensorSpecStruct([(p, spec) for p, spec in required.items()
                             if p != path])

@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
+from t2r.errors import SpecTypeError
 from t2r.specs import batch_dims as batch_dims_lib
 
 ENCODED_IMAGE_FORMATS = ('jpeg', 'png')
@@ -117,8 +118,9 @@ class ExtendedTensorSpec(tf.TensorSpec):
     is_optional: The tensor may be missing from the data.
     is_sequence: A per-timestep feature of a `tf.train.SequenceExample`; the
       parsed tensor has shape (batch, time) + shape.
-    is_extracted: Marks a tensor derived from others (kept for T2R parity; the
-      parser treats it like any other spec).
+    is_extracted: The spec was taken from a tensor (`from_tensor`): its shape
+      is the tensor's full shape, time dimension included, and validation
+      compares it like a tensor. The parser treats it like any other spec.
     data_format: 'jpeg' or 'png' (case-insensitive) for encoded images;
       requires a uint8 (or uint16 PNG) spec of rank >= 3.
     dataset_key: The record stream this tensor is read from ('' = default).
@@ -240,14 +242,16 @@ class ExtendedTensorSpec(tf.TensorSpec):
       A new `ExtendedTensorSpec`.
 
     Raises:
-      TypeError: If `spec` is not a `tf.TensorSpec`, or `batch_size` is not
-        None or an int.
+      SpecTypeError: If `spec` is not a `tf.TensorSpec`, or `batch_size` is
+        not None or an int (a TypeError, and the ValueError Tensor2Robot
+        raised).
       ValueError: If `batch_size` is 0 or negative other than -1.
     """
     if not isinstance(spec, tf.TypeSpec) or not hasattr(spec, 'shape'):
-      raise TypeError(
+      raise SpecTypeError(
           f'ExtendedTensorSpec.from_spec expects a tf.TensorSpec, got {spec!r} '
-          f'({type(spec).__name__}).')
+          f'({type(spec).__name__}). For a tensor or numpy array use '
+          'ExtendedTensorSpec.from_tensor.')
 
     def pick(value, attribute, default):
       if value is not _UNSET:
@@ -276,19 +280,44 @@ class ExtendedTensorSpec(tf.TensorSpec):
   @classmethod
   def from_tensor(cls, tensor: Any, name: Optional[str] = None,
                   **kwargs) -> 'ExtendedTensorSpec':
-    """Returns a spec with the shape and dtype of a tensor or numpy array.
+    """Returns the spec of a tensor or numpy array, marked `is_extracted`.
+
+    As `tf.TensorSpec.from_tensor` (and Tensor2Robot): a graph tensor, such
+    as a placeholder, gives its op name ('state', not the tensor name
+    'state:0') unless `name` is passed; eager tensors, variables and numpy
+    arrays give `name`.
+
+    Example:
+      >>> with tf.Graph().as_default():
+      ...   state = tf.compat.v1.placeholder(tf.float32, (None, 8), 'state')
+      ...   ExtendedTensorSpec.from_tensor(state).name
+      'state'
+
+    The spec's shape is the tensor's full shape, so validation compares it
+    like the tensor itself (a sequence spec expects the time dimension in
+    it); pass `is_extracted=False` to use the result as a declaration.
 
     Args:
       tensor: A `tf.Tensor`, `tf.Variable` or numpy array.
-      name: The spec name (None: unnamed; the path is used).
-      **kwargs: Other `ExtendedTensorSpec` fields.
+      name: The spec name; defaults to the op name of a graph tensor.
+      **kwargs: Other `ExtendedTensorSpec` fields (`is_extracted` defaults
+        to True).
 
     Returns:
       A new `ExtendedTensorSpec`.
+
+    Raises:
+      SpecTypeError: If `tensor` has no shape and dtype (a TypeError, and
+        the ValueError Tensor2Robot raised).
     """
     if not hasattr(tensor, 'shape') or not hasattr(tensor, 'dtype'):
-      raise TypeError(f'from_tensor expects a tensor or numpy array, got '
-                      f'{type(tensor).__name__}.')
+      raise SpecTypeError(
+          f'ExtendedTensorSpec.from_tensor expects a tensor or numpy array, '
+          f'got {type(tensor).__name__}: {tensor!r}. Build a spec with '
+          'ExtendedTensorSpec(shape, dtype) instead.')
+    if name is None and tf.is_symbolic_tensor(tensor):
+      name = tensor.op.name
+    kwargs.setdefault('is_extracted', True)
     return cls(tensor.shape, tensor.dtype, name=name, **kwargs)
 
   def to_proto(self):

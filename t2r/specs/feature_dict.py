@@ -10,7 +10,7 @@ from typing import Any, Dict, Tuple
 import tensorflow as tf
 
 from t2r.specs.extended_tensor_spec import is_encoded_image_spec
-from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
 from t2r.specs.structure import spec_name
 
 _FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
@@ -72,10 +72,14 @@ def tensorspec_to_feature_dict(
   Returns:
     A pair `(features, specs_by_name)`: the `tf.io` feature per name, and the
     spec per name.
+
+  Raises:
+    SpecTypeError: If a leaf is not a spec.
+    TypeError: For a dtype a record cannot hold (see `record_dtype`).
   """
   features = {}
   specs_by_name = {}
-  for path, spec in flatten_spec_structure(spec_structure).items():
+  for path, spec in flatten_tensor_specs(spec_structure).items():
     name = spec_name(spec, path)
     features[name] = feature_for_spec(spec)
     specs_by_name[name] = spec

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from t2r.specs.batch_dims import array_batch_dims
-from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
 
 
@@ -49,12 +49,13 @@ def make_constant_numpy(spec_structure: Any,
     Numpy arrays in the layout of `spec_structure`.
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
     ValueError: If `batch_size` is 0 or negative, or a shape is not fully
       defined.
   """
   batch_dims = array_batch_dims(batch_size, 'make_constant_numpy')
-  flat = flatten_spec_structure(spec_structure)
+  flat = flatten_tensor_specs(spec_structure)
   arrays = {}
   for path, spec in flat.items():
     shape = _full_shape(spec, batch_dims, sequence_length)
@@ -86,14 +87,15 @@ def make_random_numpy(spec_structure: Any,
     Numpy arrays in the layout of `spec_structure`.
 
   Raises:
-    TypeError: If `batch_size` is not None or an int, or a dtype has no
-      random values.
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
+    TypeError: If a dtype has no random values.
     ValueError: If `batch_size` is 0 or negative, or a shape is not fully
       defined.
   """
   batch_dims = array_batch_dims(batch_size, 'make_random_numpy')
   rng = np.random.default_rng(seed)
-  flat = flatten_spec_structure(spec_structure)
+  flat = flatten_tensor_specs(spec_structure)
   arrays = {}
   for path, spec in flat.items():
     shape = _full_shape(spec, batch_dims, sequence_length)

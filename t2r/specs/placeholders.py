@@ -12,6 +12,7 @@ import tensorflow as tf
 from t2r.specs.batch_dims import signature_batch_dims
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
 from t2r.specs.structure import spec_name
 from t2r.specs.validation import validate_and_flatten
@@ -45,7 +46,8 @@ def make_placeholders(spec_structure: Any,
 
   Raises:
     RuntimeError: If called eagerly (placeholders need a graph).
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
     ValueError: If `batch_size` is 0 or negative.
   """
   batch_dims = signature_batch_dims(batch_size, 'make_placeholders')
@@ -54,7 +56,7 @@ def make_placeholders(spec_structure: Any,
         'make_placeholders creates graph placeholders and needs a graph: call '
         'it inside `with tf.Graph().as_default():`, or use '
         'make_input_signature for tf.function.')
-  flat = flatten_spec_structure(spec_structure)
+  flat = flatten_tensor_specs(spec_structure)
   placeholders = {}
   for path, spec in flat.items():
     placeholders[path] = tf.compat.v1.placeholder(
@@ -83,11 +85,12 @@ def make_input_signature(spec_structure: Any,
     A structure like `spec_structure` of plain `tf.TensorSpec`s.
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
     ValueError: If `batch_size` is 0 or negative.
   """
   batch_dims = signature_batch_dims(batch_size, 'make_input_signature')
-  flat = flatten_spec_structure(spec_structure)
+  flat = flatten_tensor_specs(spec_structure)
   signature = {
       path: tf.TensorSpec(
           _batched_shape(spec, batch_dims), spec.dtype, spec_name(spec, path))
@@ -103,6 +106,9 @@ def make_batched_spec_structure(spec_structure: Any,
   The specs of what a batched pipeline yields: the shapes of
   `make_input_signature`, keeping every spec field but
   `varlen_default_value` (a batch is many lists, not one padded list).
+  They are marked `is_extracted`, as specs taken from the batched tensors:
+  their shapes include the time dimension, so validation compares them
+  like those tensors.
 
   Example:
     >>> make_batched_spec_structure(feature_spec).state.shape.as_list()
@@ -116,14 +122,15 @@ def make_batched_spec_structure(spec_structure: Any,
     A structure like `spec_structure` of `ExtendedTensorSpec`s.
 
   Raises:
-    TypeError: If `batch_size` is not None or an int.
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
     ValueError: If `batch_size` is 0 or negative.
   """
   batch_dims = signature_batch_dims(batch_size, 'make_batched_spec_structure')
-  flat = flatten_spec_structure(spec_structure)
+  flat = flatten_tensor_specs(spec_structure)
   batched = {
       path: ExtendedTensorSpec.from_spec(
-          spec, shape=_batched_shape(spec, batch_dims),
+          spec, shape=_batched_shape(spec, batch_dims), is_extracted=True,
           varlen_default_value=None)
       for path, spec in flat.items()
   }
@@ -136,27 +143,58 @@ def map_feed_dict(placeholders: Any,
                   ignore_batch: bool = False) -> Dict[Any, Any]:
   """Maps numpy inputs to placeholders by path, validating shapes and dtypes.
 
+  Example:
+    >>> placeholders = make_placeholders(feature_spec, batch_size=1)
+    >>> arrays = make_random_numpy(feature_spec, batch_size=1)
+    >>> feed_dict = map_feed_dict(placeholders, arrays, ignore_batch=True)
+
   Args:
     placeholders: The output of `make_placeholders` (or any structure of
       placeholders).
-    numpy_inputs: Numpy arrays laid out like `placeholders`.
+    numpy_inputs: Numpy arrays laid out like `placeholders`; entries without
+      a placeholder are ignored.
     feed_dict: An existing feed dict to extend; a new one when None.
-    ignore_batch: Passed to the validation; keep False when the placeholders
-      already have a batch dimension.
+    ignore_batch: Compare shapes without the leading (batch) dimension of
+      either the placeholders or the arrays, as in Tensor2Robot. (A
+      placeholder of fixed batch size still takes only that size when the
+      graph runs.)
 
   Returns:
     The feed dict `{placeholder: array}`.
 
   Raises:
-    ValueError: If an input is missing or misshaped.
+    ValueError: If an input is missing or misshaped, a placeholder has no
+      batch dimension to ignore, or `feed_dict` already feeds a placeholder
+      (e.g. features and labels mapped onto the same placeholders).
   """
   feed_dict = {} if feed_dict is None else feed_dict
   flat_placeholders = flatten_spec_structure(placeholders)
   expected = {
-      path: tf.TensorSpec(p.shape, p.dtype, path)
+      path: tf.TensorSpec(_unbatched_shape(path, p, ignore_batch), p.dtype,
+                          path)
       for path, p in flat_placeholders.items()
   }
   flat_inputs = validate_and_flatten(expected, numpy_inputs, ignore_batch)
   for path, value in flat_inputs.items():
-    feed_dict[flat_placeholders[path]] = value
+    placeholder = flat_placeholders[path]
+    if placeholder in feed_dict:
+      raise ValueError(
+          f'map_feed_dict: the feed dict already feeds the placeholder '
+          f'{placeholder.name!r} at path {path!r}. Map each placeholder once '
+          '(features and labels need placeholders of their own).')
+    feed_dict[placeholder] = value
   return feed_dict
+
+
+def _unbatched_shape(path: str, placeholder: Any,
+                     ignore_batch: bool) -> tf.TensorShape:
+  """The placeholder's shape without its batch dimension if ignored."""
+  shape = tf.TensorShape(placeholder.shape)
+  if not ignore_batch:
+    return shape
+  if shape.rank is None or shape.rank == 0:
+    raise ValueError(
+        f'map_feed_dict(ignore_batch=True): the placeholder at {path!r} has '
+        f'shape {shape}, so there is no batch dimension to ignore. Make the '
+        'placeholders with make_placeholders, or pass ignore_batch=False.')
+  return shape[1:]

@@ -15,6 +15,7 @@ from t2r import atomic_files
 from t2r.proto import t2r_pb2
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
 from t2r.specs.tensor_spec_struct import TensorSpecStruct
 
 ASSETS_DIRNAME = 'assets.extra'
@@ -63,7 +64,7 @@ def spec_from_proto(message: t2r_pb2.ExtendedTensorSpec) -> ExtendedTensorSpec:
 def spec_structure_to_proto(spec_structure: Any) -> t2r_pb2.TensorSpecStruct:
   """Returns a `t2r_pb2.TensorSpecStruct` with one entry per flat path."""
   message = t2r_pb2.TensorSpecStruct()
-  for path, spec in flatten_spec_structure(spec_structure).items():
+  for path, spec in flatten_tensor_specs(spec_structure).items():
     message.entries.add(path=path, spec=spec_to_proto(spec))
   return message
 

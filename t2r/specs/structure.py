@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
+from t2r.errors import SpecTypeError
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.tensor_spec_struct import TensorSpecStruct
 
@@ -96,6 +97,11 @@ def pack_flat_sequence_to_spec_structure(spec_structure: Any,
   optional spec missing from `flat_sequence` is left out (None inside tuples
   and namedtuples, which cannot drop a field); a missing required one fails.
 
+  The result keeps the order in which `spec_structure` declares its paths,
+  like every structure op here. (Tensor2Robot sorted the paths of a
+  `TensorSpecStruct`, a side effect of packing through `tf.nest`; tf.nest,
+  tf.data and Keras sort dict keys themselves, so they do not depend on it.)
+
   Example:
     >>> packed = pack_flat_sequence_to_spec_structure(
     ...     hierarchy_namedtuple, {'train/state': state, 'train/action': act})
@@ -113,13 +119,14 @@ def pack_flat_sequence_to_spec_structure(spec_structure: Any,
 
   Raises:
     ValueError: If a required spec has no value in `flat_sequence`.
-    TypeError: If `flat_sequence` is not a dict or `TensorSpecStruct`.
+    SpecTypeError: If `flat_sequence` is not a dict or `TensorSpecStruct`.
   """
   if not isinstance(flat_sequence, dict):
-    raise TypeError(
+    raise SpecTypeError(
         'pack_flat_sequence_to_spec_structure expects flat_sequence to be a '
         f'dict or TensorSpecStruct keyed by path, got '
-        f'{type(flat_sequence).__name__}.')
+        f'{type(flat_sequence).__name__}. Flatten it first with '
+        'flatten_spec_structure.')
   flat_values = dict(flat_sequence.items())
   if isinstance(spec_structure, TensorSpecStruct):
     packed = TensorSpecStruct()
@@ -188,11 +195,14 @@ def copy_tensorspec(spec_structure: Any,
 
   Returns:
     A flat `TensorSpecStruct` of new `ExtendedTensorSpec`s with the same paths.
+
+  Raises:
+    SpecTypeError: If a leaf is not a spec, or `batch_size` is not None or
+      an int.
+    ValueError: If `batch_size` is 0 or negative other than -1.
   """
-  flat = flatten_spec_structure(spec_structure)
   copied = TensorSpecStruct()
-  for path, spec in flat.items():
-    _require_spec(spec, path)
+  for path, spec in flatten_tensor_specs(spec_structure).items():
     name = spec_name(spec, path)
     if prefix:
       name = f'{prefix.rstrip(_SEPARATOR)}{_SEPARATOR}{name}'
@@ -201,19 +211,69 @@ def copy_tensorspec(spec_structure: Any,
   return copied
 
 
-def _require_spec(value: Any, path: str):
-  if not isinstance(value, tf.TensorSpec):
-    raise TypeError(
-        f'Expected a tf.TensorSpec or ExtendedTensorSpec at {path!r}, got '
-        f'{type(value).__name__}: {value!r}.')
+def flatten_tensor_specs(spec_structure: Any) -> TensorSpecStruct:
+  """`flatten_spec_structure` for structures that must hold only specs.
+
+  The functions that read shapes, dtypes and names from specs (placeholders,
+  signatures, numpy makers, parsers) flatten through this, so a stray value
+  is reported with its path instead of as an AttributeError.
+
+  Args:
+    spec_structure: A spec structure.
+
+  Returns:
+    The flat `TensorSpecStruct`, as `flatten_spec_structure`.
+
+  Raises:
+    SpecTypeError: If a leaf is not a `tf.TensorSpec` (a TypeError, and the
+      ValueError Tensor2Robot raised).
+  """
+  flat = flatten_spec_structure(spec_structure)
+  for path, spec in flat.items():
+    if not isinstance(spec, tf.TensorSpec):
+      raise SpecTypeError(
+          f'Spec structure leaf {path!r} is a {type(spec).__name__} '
+          f'({spec!r}), expected a tf.TensorSpec or ExtendedTensorSpec. '
+          'Declare it as ExtendedTensorSpec(shape, dtype, name=...); for a '
+          'tensor or array, ExtendedTensorSpec.from_tensor gives its spec.')
+  return flat
+
+
+def _is_flat(structure: Any) -> bool:
+  """True for a dict of path -> leaf (a `TensorSpecStruct` always is)."""
+  return isinstance(structure, dict) and all(
+      _children(value) is None for value in structure.values())
 
 
 def filter_required_flat_tensor_spec(flat_tensor_spec: Any) -> TensorSpecStruct:
-  """Returns only the specs that are not optional, as a flat struct."""
-  flat = flatten_spec_structure(flat_tensor_spec)
-  return TensorSpecStruct([(path, spec)
-                           for path, spec in flat.items()
-                           if not getattr(spec, 'is_optional', False)])
+  """Returns only the specs that are not optional, as a flat struct.
+
+  Example:
+    >>> required = filter_required_flat_tensor_spec(
+    ...     flatten_spec_structure(feature_spec))
+
+  Args:
+    flat_tensor_spec: A flat spec structure: a `TensorSpecStruct` or a dict
+      keyed by path (the output of `flatten_spec_structure`).
+
+  Returns:
+    A new flat `TensorSpecStruct` of the non-optional specs, in order.
+
+  Raises:
+    ValueError: If `flat_tensor_spec` is not flat (as in Tensor2Robot).
+  """
+  if not _is_flat(flat_tensor_spec):
+    nested = ' with nested values' if isinstance(flat_tensor_spec, dict) else ''
+    raise ValueError(
+        'filter_required_flat_tensor_spec expects a flat spec structure (a '
+        'TensorSpecStruct or a dict of path -> spec), got a '
+        f'{type(flat_tensor_spec).__name__}{nested}. Pass '
+        'flatten_spec_structure(spec_structure) instead.')
+  return TensorSpecStruct([
+      (path, spec)
+      for path, spec in flatten_spec_structure(flat_tensor_spec).items()
+      if not getattr(spec, 'is_optional', False)
+  ])
 
 
 def filter_spec_structure_by_dataset(spec_structure: Any,
@@ -248,10 +308,12 @@ def add_sequence_length_specs(spec_structure: Any) -> TensorSpecStruct:
     A new flat `TensorSpecStruct`: the input specs plus, after each sequence
     spec at `path` named `name`, a scalar int64 spec at `path + '_length'`
     named `name + '_length'`.
+
+  Raises:
+    SpecTypeError: If a leaf is not a spec.
   """
-  flat = flatten_spec_structure(spec_structure)
   result = TensorSpecStruct()
-  for path, spec in flat.items():
+  for path, spec in flatten_tensor_specs(spec_structure).items():
     result[path] = spec
     if getattr(spec, 'is_sequence', False):
       name = spec_name(spec, path)

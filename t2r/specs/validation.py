@@ -1,7 +1,26 @@
 """Checks that specs, tensors or numpy arrays match an expected spec structure.
 
-Every failure is a ValueError that names the path and the spec name, says what
-was expected and what was received, and how to fix it.
+Two cases are kept apart, because a sequence spec's shape leaves out the time
+dimension that its tensors carry:
+
+* A *value* (tensor, variable, numpy array, plain `tf.TensorSpec` such as a
+  tf.function signature, or an `is_extracted` spec: from
+  `ExtendedTensorSpec.from_tensor` or `make_batched_spec_structure`) has the
+  shape of the data: [batch] + [time, for `is_sequence` specs] + the spec's
+  shape.
+* A *declared spec* (any other `ExtendedTensorSpec`) is compared with the
+  expected spec as declared: the same shape ([batch] + shape with
+  `ignore_batch`, as `from_spec(spec, batch_size=-1)` makes it) and the same
+  `is_sequence`. `is_optional`, `data_format`, `varlen_default_value`,
+  `dataset_key` and names do not change what the tensor looks like and are
+  not compared.
+
+None dimensions of the expected spec match any size. `validate_*` accept a
+value whose own dimensions are unknown (None) where the spec has a size, as
+inside tf.data or tf.function; `assert_equal` and `assert_required` do not.
+
+Every mismatch is a ValueError that names the path and the spec name, says
+what was expected and what was received, and how to fix it.
 """
 
 from typing import Any, Optional, Tuple
@@ -9,10 +28,21 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
 from t2r.specs.structure import pack_flat_sequence_to_spec_structure
 from t2r.specs.structure import spec_name
 from t2r.specs.tensor_spec_struct import TensorSpecStruct
+
+
+def _is_declared_spec(value: Any) -> bool:
+  """True for a spec whose shape excludes the time dim `is_sequence` adds."""
+  return isinstance(value, ExtendedTensorSpec) and not value.is_extracted
+
+
+def _is_sequence(spec: Any) -> bool:
+  return bool(getattr(spec, 'is_sequence', False))
 
 
 def _shape_and_dtype(value: Any) -> Tuple[tf.TensorShape, Optional[tf.DType]]:
@@ -30,10 +60,12 @@ def _shape_and_dtype(value: Any) -> Tuple[tf.TensorShape, Optional[tf.DType]]:
     return tf.TensorShape(array.shape), None
 
 
-def _format(shape: tf.TensorShape, dtype: Optional[tf.DType]) -> str:
+def _format(shape: tf.TensorShape, dtype: Optional[tf.DType],
+            is_sequence: bool = False) -> str:
   shape_text = ('<unknown rank>' if shape.rank is None else
                 str(tuple(shape.as_list())))
-  return f'{shape_text} {dtype.name if dtype is not None else "<unknown dtype>"}'
+  dtype_text = dtype.name if dtype is not None else '<unknown dtype>'
+  return f'{shape_text} {dtype_text}{" sequence" if is_sequence else ""}'
 
 
 def _label(path: str, spec: Any) -> str:
@@ -41,56 +73,121 @@ def _label(path: str, spec: Any) -> str:
   return f"'{path}' (name {name!r})" if name else f"'{path}'"
 
 
-def _expected_shape(spec: Any, ignore_batch: bool) -> tf.TensorShape:
-  """The shape a value must have: the spec's shape with leading dims added.
+def _dims_match(expected: tf.TensorShape, actual: tf.TensorShape,
+                allow_unknown: bool) -> bool:
+  """Expected None dims match anything; actual None ones if allowed."""
+  if allow_unknown:
+    return expected.is_compatible_with(actual)
+  if expected.rank is None:
+    return True
+  return actual.rank == expected.rank and all(
+      want is None or want == got
+      for want, got in zip(expected.as_list(), actual.as_list()))
 
-  With `ignore_batch`, a leading batch dimension of any size is expected;
-  sequence specs expect one more leading dimension of any size (time).
+
+def _rank_hint(expected: tf.TensorShape, actual: tf.TensorShape,
+               ignore_batch: bool, leading: str) -> Optional[str]:
+  """A fix for a shape one leading dimension off, or None.
+
+  Args:
+    expected: The shape wanted.
+    actual: The shape received.
+    ignore_batch: Whether `expected` starts with a batch dimension.
+    leading: What the leading dimensions `expected` adds are, in words.
   """
-  leading = []
-  if ignore_batch:
-    leading.append(None)
-  if getattr(spec, 'is_sequence', False):
+  if actual.rank is None or expected.rank is None:
+    return None
+  if actual.rank == expected.rank + 1 and not ignore_batch:
+    return 'it seems to carry a batch dimension: pass ignore_batch=True'
+  if actual.rank + 1 == expected.rank and ignore_batch:
+    return f'it seems to lack {leading}: add it or pass ignore_batch=False'
+  return None
+
+
+def _value_shape(spec: Any, ignore_batch: bool) -> tf.TensorShape:
+  """A value's shape for `spec`: [batch] + [time, for sequences] + shape."""
+  leading = [None] if ignore_batch else []
+  if _is_sequence(spec):
     leading.append(None)
   return tf.TensorShape(leading).concatenate(spec.shape)
 
 
+def _value_mismatch(path: str, spec: Any, value: Any, ignore_batch: bool,
+                    allow_unknown: bool) -> Optional[str]:
+  """Tensor against spec: the value's shape includes batch and time dims."""
+  expected_shape = _value_shape(spec, ignore_batch)
+  shape, dtype = _shape_and_dtype(value)
+  hints = []
+  if dtype != spec.dtype:
+    hints.append(f'cast it to {spec.dtype.name}')
+  if not _dims_match(expected_shape, shape, allow_unknown):
+    leading = ("the batch or time dimension (a sequence spec's values are "
+               '(batch, time) + shape)'
+               if _is_sequence(spec) else 'the batch dimension')
+    hints.append(_rank_hint(expected_shape, shape, ignore_batch, leading) or
+                 'reshape it or change the spec')
+  if not hints:
+    return None
+  return (f'Spec {_label(path, spec)} expects '
+          f'{_format(expected_shape, spec.dtype)} but got '
+          f'{_format(shape, dtype)}: {"; ".join(hints)}.')
+
+
+def _spec_mismatch(path: str, spec: Any, other: ExtendedTensorSpec,
+                   ignore_batch: bool, allow_unknown: bool) -> Optional[str]:
+  """Spec against spec: both shapes are declared, without the time dim."""
+  expected_shape = tf.TensorShape([None] if ignore_batch else []).concatenate(
+      spec.shape)
+  hints = []
+  if other.is_sequence != _is_sequence(spec):
+    hints.append(f'declare both with is_sequence={_is_sequence(spec)}')
+  if other.dtype != spec.dtype:
+    hints.append(f'declare both as {spec.dtype.name}')
+  if not _dims_match(expected_shape, other.shape, allow_unknown):
+    hints.append(
+        _rank_hint(expected_shape, other.shape, ignore_batch,
+                   'the batch dimension (from_spec(spec, batch_size=-1) '
+                   'adds one)') or 'change one of the specs')
+  if not hints:
+    return None
+  return (f'Spec {_label(path, spec)} expects '
+          f'{_format(expected_shape, spec.dtype, _is_sequence(spec))} but the '
+          'other structure declares '
+          f'{_format(other.shape, other.dtype, other.is_sequence)}: '
+          f'{"; ".join(hints)}.')
+
+
+def _mismatch(path: str, spec: Any, actual: Any, ignore_batch: bool,
+              allow_unknown: bool) -> Optional[str]:
+  """How `actual` fails to match `spec` (None if it matches)."""
+  if _is_declared_spec(actual):
+    return _spec_mismatch(path, spec, actual, ignore_batch, allow_unknown)
+  return _value_mismatch(path, spec, actual, ignore_batch, allow_unknown)
+
+
 def check_value_matches_spec(path: str, spec: Any, value: Any,
                              ignore_batch: bool = False):
-  """Raises ValueError unless `value` fits `spec` (None dims are wildcards).
+  """Raises ValueError unless `value` fits `spec`.
+
+  Example:
+    >>> check_value_matches_spec(
+    ...     'obs', ExtendedTensorSpec((3,), tf.float32, is_sequence=True),
+    ...     np.zeros((2, 7, 3), np.float32), ignore_batch=True)  # passes
 
   Args:
     path: The path of the spec, for the error message.
     spec: The expected `tf.TensorSpec`.
-    value: A spec, tensor or numpy array.
+    value: A tensor or numpy array, which for a sequence spec carries the
+      time dimension; or a declared spec, compared as a declaration (see the
+      module docstring). None dimensions on either side match any size.
     ignore_batch: `value` has a leading batch dimension the spec lacks.
 
   Raises:
-    ValueError: On a dtype or shape mismatch.
+    ValueError: On a dtype, shape or `is_sequence` mismatch.
   """
-  expected_shape = _expected_shape(spec, ignore_batch)
-  actual_shape, actual_dtype = _shape_and_dtype(value)
-  same_dtype = actual_dtype == spec.dtype
-  if same_dtype and expected_shape.is_compatible_with(actual_shape):
-    return
-  hints = []
-  if not same_dtype:
-    hints.append(f'cast it to {spec.dtype.name}')
-  if not expected_shape.is_compatible_with(actual_shape):
-    if (actual_shape.rank is not None and expected_shape.rank is not None and
-        actual_shape.rank == expected_shape.rank + 1 and not ignore_batch):
-      hints.append('it seems to carry a batch dimension: pass '
-                   'ignore_batch=True')
-    elif (actual_shape.rank is not None and expected_shape.rank is not None and
-          actual_shape.rank + 1 == expected_shape.rank and ignore_batch):
-      hints.append('it seems to lack the batch dimension: add one or pass '
-                   'ignore_batch=False')
-    else:
-      hints.append('reshape it or change the spec')
-  raise ValueError(
-      f'Spec {_label(path, spec)} expects {_format(expected_shape, spec.dtype)}'
-      f' but got {_format(actual_shape, actual_dtype)}: '
-      f'{"; ".join(hints)}.')
+  message = _mismatch(path, spec, value, ignore_batch, allow_unknown=True)
+  if message:
+    raise ValueError(message)
 
 
 def validate_and_flatten(expected_spec: Any,
@@ -105,8 +202,9 @@ def validate_and_flatten(expected_spec: Any,
 
   Args:
     expected_spec: The spec structure the values must satisfy.
-    actual_tensors_or_spec: A structure of specs, tensors or numpy arrays
-      laid out like `expected_spec` (extra entries are ignored).
+    actual_tensors_or_spec: A structure of tensors, numpy arrays or specs
+      laid out like `expected_spec` (extra entries are ignored). Declared
+      specs are compared as declarations (see the module docstring).
     ignore_batch: The values carry a leading batch dimension.
 
   Returns:
@@ -124,11 +222,12 @@ def validate_and_flatten(expected_spec: Any,
     if path not in actual.keys():
       if getattr(spec, 'is_optional', False):
         continue
+      value_shape = _value_shape(spec, ignore_batch)
       raise ValueError(
           f'Required spec {_label(path, spec)} is missing. Received paths: '
-          f'{actual.keys()}. Provide a value with shape and dtype '
-          f'{_format(_expected_shape(spec, ignore_batch), spec.dtype)}, or '
-          'declare the spec is_optional=True.')
+          f'{actual.keys()}. Provide a value of shape and dtype '
+          f'{_format(value_shape, spec.dtype)}, or declare the spec '
+          'is_optional=True.')
     check_value_matches_spec(path, spec, actual[path], ignore_batch)
     result[path] = actual[path]
   return result
@@ -145,8 +244,8 @@ def validate_and_pack(expected_spec: Any,
     ignore_batch: The values carry a leading batch dimension.
 
   Returns:
-    The values in the layout of `expected_spec` (a `TensorSpecStruct` for a
-    `TensorSpecStruct`).
+    The values in the layout and path order of `expected_spec` (a
+    `TensorSpecStruct` for a `TensorSpecStruct`).
 
   Raises:
     ValueError: As `validate_and_flatten`.
@@ -161,13 +260,22 @@ def assert_equal(expected_spec: Any,
                  ignore_batch: bool = False):
   """Raises ValueError unless both structures have the same paths and specs.
 
-  Shapes must be equal (not merely compatible) and dtypes identical; names
-  are not compared.
+  Dtypes must be identical and every known dimension of the expected spec
+  equal; None dimensions of the expected spec match any size. Names and
+  metadata other than `is_sequence` are not compared.
+
+  Example:
+    >>> assert_equal(feature_spec, copy_tensorspec(feature_spec))
+    >>> assert_equal(feature_spec, placeholders, ignore_batch=True)
 
   Args:
     expected_spec: A spec structure.
-    actual_spec: A spec structure (or tensors).
+    actual_spec: A spec structure, or tensors / numpy arrays (see the module
+      docstring for how each is compared).
     ignore_batch: `actual_spec` carries a leading batch dimension.
+
+  Raises:
+    ValueError: If the paths differ or a spec does not match.
   """
   expected = flatten_spec_structure(expected_spec)
   actual = flatten_spec_structure(actual_spec)
@@ -178,7 +286,7 @@ def assert_equal(expected_spec: Any,
         f'Spec structures differ: missing paths {missing}, unexpected paths '
         f'{extra}. Make both declare the same paths.')
   for path, spec in expected.items():
-    _assert_same_spec(path, spec, actual[path], ignore_batch)
+    _assert_same(path, spec, actual[path], ignore_batch)
 
 
 def assert_required(expected_spec: Any,
@@ -186,36 +294,32 @@ def assert_required(expected_spec: Any,
                     ignore_batch: bool = False):
   """Raises ValueError unless every required expected spec is in `actual`.
 
+  Specs present in both are compared as in `assert_equal`, optional ones
+  included; `actual_spec` may hold more paths.
+
   Args:
     expected_spec: A spec structure whose non-optional specs must be present.
     actual_spec: A spec structure (or tensors) that may hold more.
     ignore_batch: `actual_spec` carries a leading batch dimension.
+
+  Raises:
+    ValueError: If a required spec is missing or a spec does not match.
   """
   expected = flatten_spec_structure(expected_spec)
   actual = flatten_spec_structure(actual_spec)
   for path, spec in expected.items():
-    if getattr(spec, 'is_optional', False):
-      continue
-    if path not in actual.keys():
+    if path in actual.keys():
+      _assert_same(path, spec, actual[path], ignore_batch)
+    elif not getattr(spec, 'is_optional', False):
       raise ValueError(
           f'Required spec {_label(path, spec)} is missing. Available paths: '
-          f'{actual.keys()}.')
-    _assert_same_spec(path, spec, actual[path], ignore_batch)
+          f'{actual.keys()}. Add it, or declare it is_optional=True.')
 
 
-def _assert_same_spec(path: str, spec: Any, actual: Any, ignore_batch: bool):
-  expected_shape = _expected_shape(spec, ignore_batch)
-  actual_shape, actual_dtype = _shape_and_dtype(actual)
-  if ignore_batch and actual_shape.rank:
-    actual_shape = tf.TensorShape([None]).concatenate(actual_shape[1:])
-  same_shape = (expected_shape.rank == actual_shape.rank and
-                (expected_shape.rank is None or
-                 expected_shape.as_list() == actual_shape.as_list()))
-  if not same_shape or actual_dtype != spec.dtype:
-    raise ValueError(
-        f'Spec {_label(path, spec)} is {_format(expected_shape, spec.dtype)} '
-        f'but the other structure has {_format(actual_shape, actual_dtype)} '
-        'at that path.')
+def _assert_same(path: str, spec: Any, actual: Any, ignore_batch: bool):
+  message = _mismatch(path, spec, actual, ignore_batch, allow_unknown=False)
+  if message:
+    raise ValueError(message)
 
 
 def assert_valid_spec_structure(spec_structure: Any):
@@ -228,24 +332,20 @@ def assert_valid_spec_structure(spec_structure: Any):
     spec_structure: A spec structure.
 
   Raises:
-    TypeError: If a leaf is not a `tf.TensorSpec`.
+    SpecTypeError: If a leaf is not a `tf.TensorSpec` (a TypeError, and the
+      ValueError Tensor2Robot raised).
     ValueError: If two paths use one name with different shapes or dtypes.
   """
-  flat = flatten_spec_structure(spec_structure)
   seen = {}
-  for path, spec in flat.items():
-    if not isinstance(spec, tf.TensorSpec):
-      raise TypeError(
-          f'Spec structure leaf {path!r} is a {type(spec).__name__}, expected '
-          'a tf.TensorSpec or ExtendedTensorSpec.')
+  for path, spec in flatten_tensor_specs(spec_structure).items():
     name = spec_name(spec, path)
-    if name in seen:
-      other_path, other = seen[name]
-      if other != spec:
-        raise ValueError(
-            f'Specs {other_path!r} and {path!r} share the name {name!r} but '
-            f'differ: {_format(other.shape, other.dtype)} vs '
-            f'{_format(spec.shape, spec.dtype)}. Give one of them another '
-            'name (the name is the key in the data).')
-    else:
+    if name not in seen:
       seen[name] = (path, spec)
+      continue
+    other_path, other = seen[name]
+    if other != spec:
+      raise ValueError(
+          f'Specs {other_path!r} and {path!r} share the name {name!r} but '
+          f'differ: {_format(other.shape, other.dtype)} vs '
+          f'{_format(spec.shape, spec.dtype)}. Give one of them another '
+          'name (the name is the key in the data).')

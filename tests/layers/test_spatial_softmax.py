@@ -1,10 +1,12 @@
 """SpatialSoftmax turns feature maps into expected keypoint coordinates."""
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
+from t2r.layers import BuildSpatialSoftmax
 from t2r.layers import SpatialSoftmax
 
 
@@ -64,3 +66,89 @@ def test_config_round_trip():
   layer = SpatialSoftmax(initial_temperature=0.5, trainable_temperature=False)
   restored = SpatialSoftmax.from_config(layer.get_config())
   assert restored.get_config() == layer.get_config()
+
+
+# BuildSpatialSoftmax, Tensor2Robot's function.
+
+
+def test_build_spatial_softmax_returns_keypoints_and_the_softmax():
+  features = tf.random.stateless_normal((2, 4, 6, 3), seed=[0, 1])
+  keypoints, softmax = BuildSpatialSoftmax(features)
+  assert keypoints.shape == (2, 6)
+  assert softmax.shape == (2, 4, 6, 3)
+  np.testing.assert_allclose(tf.reduce_sum(softmax, axis=[1, 2]),
+                             np.ones((2, 3)), rtol=1e-5)
+
+
+def test_keypoints_are_x_then_y_per_channel():
+  features = np.zeros((1, 5, 5, 2), np.float32)
+  features[0, 0, 4, 0] = 100.0  # Channel 0: top right.
+  features[0, 4, 0, 1] = 100.0  # Channel 1: bottom left.
+  keypoints, _ = BuildSpatialSoftmax(features)
+  np.testing.assert_allclose(keypoints[0], [1.0, -1.0, -1.0, 1.0], atol=1e-4)
+
+
+def test_the_softmax_map_follows_the_features():
+  features = np.zeros((1, 3, 3, 1), np.float32)
+  features[0, 1, 2, 0] = 100.0
+  _, softmax = BuildSpatialSoftmax(features)
+  assert np.unravel_index(np.argmax(softmax[0, ..., 0]), (3, 3)) == (1, 2)
+
+
+def test_the_layer_gives_the_function_keypoints_at_its_temperature():
+  features = tf.random.stateless_normal((2, 4, 4, 3), seed=[2, 3])
+  layer = SpatialSoftmax(initial_temperature=0.5)
+  np.testing.assert_allclose(
+      layer(features), BuildSpatialSoftmax(features, temperature=0.5)[0],
+      rtol=1e-6)
+
+
+def test_a_lower_temperature_sharpens_the_softmax():
+  features = tf.random.stateless_normal((1, 4, 4, 1), seed=[4, 5])
+  _, warm = BuildSpatialSoftmax(features, temperature=1.0)
+  _, cold = BuildSpatialSoftmax(features, temperature=0.1)
+  assert float(tf.reduce_max(cold)) > float(tf.reduce_max(warm))
+
+
+def test_gumbel_softmax_keeps_the_shapes_as_in_t2r():
+  features = tf.random.stateless_normal((3, 4, 4, 2), seed=[6, 7])
+  keypoints, softmax = BuildSpatialSoftmax(features)
+  gumbel_keypoints, gumbel_softmax = BuildSpatialSoftmax(
+      features, spatial_gumbel_softmax=True)
+  assert gumbel_keypoints.shape == keypoints.shape
+  assert gumbel_softmax.shape == softmax.shape
+  np.testing.assert_allclose(tf.reduce_sum(gumbel_softmax, axis=[1, 2]),
+                             np.ones((3, 2)), rtol=1e-5)
+
+
+def test_gumbel_samples_repeat_with_a_seed_and_differ_without():
+  features = tf.zeros((2, 4, 4, 2))
+
+  def sample(seed):
+    return BuildSpatialSoftmax(features, spatial_gumbel_softmax=True,
+                               seed=seed)[0].numpy()
+
+  np.testing.assert_array_equal(sample(1), sample(1))
+  assert not np.allclose(sample(1), sample(2))
+  assert not np.allclose(sample(None), sample(None))
+  # Without noise, uniform features give the center.
+  np.testing.assert_allclose(BuildSpatialSoftmax(features)[0], 0, atol=1e-6)
+
+
+def test_build_spatial_softmax_needs_batched_feature_maps():
+  with pytest.raises(ValueError, match=r'got \(4, 4, 1\)'):
+    BuildSpatialSoftmax(tf.zeros((4, 4, 1)))
+
+
+def test_gin_binds_the_function_but_not_the_layer():
+  features = tf.zeros((1, 4, 4, 1))
+  gin.clear_config()
+  try:
+    gin.bind_parameter('BuildSpatialSoftmax.spatial_gumbel_softmax', True)
+    gin.bind_parameter('BuildSpatialSoftmax.seed', 3)
+    sampled, _ = BuildSpatialSoftmax(features)
+    layer_keypoints = SpatialSoftmax()(features)
+  finally:
+    gin.clear_config()
+  assert not np.allclose(sampled, 0.0)
+  np.testing.assert_allclose(layer_keypoints, 0.0, atol=1e-6)

@@ -7,6 +7,7 @@ import tensorflow as tf
 from preprocessors import AbstractPreprocessor
 from preprocessors import NoOpPreprocessor
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.modes import ModeKeys
 
 
@@ -47,9 +48,15 @@ def test_constructor_checks_every_mode_of_the_spec_fns(model):
   assert set(model.calls) >= set(ModeKeys.ALL)
 
 
-def test_constructor_rejects_a_non_callable_spec_fn(model):
-  with pytest.raises(TypeError, match='model_feature_specification_fn'):
-    NoOpPreprocessor(model.get_feature_specification(ModeKeys.TRAIN))
+@pytest.mark.parametrize('argument', ['model_feature_specification_fn',
+                                      'model_label_specification_fn'])
+def test_constructor_rejects_a_non_callable_spec_fn(model, argument):
+  # SpecTypeError: a TypeError, and the ValueError T2R code catches.
+  with pytest.raises(SpecTypeError,
+                     match=f'{argument} must be a callable mode -> spec '
+                     'structure, got TensorSpecStruct'):
+    NoOpPreprocessor(**{argument: model.get_label_specification(
+        ModeKeys.TRAIN)})
 
 
 def test_constructor_rejects_specs_reusing_a_name():

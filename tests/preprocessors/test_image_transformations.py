@@ -7,11 +7,13 @@ import tensorflow as tf
 
 from preprocessors import ApplyDepthImageDistortions
 from preprocessors import ApplyPhotometricImageDistortions
+from preprocessors import ApplyPhotometricImageDistortionsParallel
 from preprocessors import CenterCropImages
 from preprocessors import CustomCropImages
 from preprocessors import RandomCropImages
 from preprocessors import RandomFlipImages
 from preprocessors import image_transformations
+from t2r import errors
 
 _INPUT = (16, 20, 3)
 
@@ -319,3 +321,118 @@ def test_photometric_distortions_are_gin_configurable():
   finally:
     gin.clear_config()
   assert not np.allclose(out, images)
+
+
+# Per-image (parallel) photometric distortions.
+
+
+def test_parallel_distortions_take_and_return_a_batch_as_in_t2r():
+  images = _random_images()
+  out = ApplyPhotometricImageDistortionsParallel(
+      images, seed=0, random_noise_apply_probability=1.0, **_ALL_PHOTOMETRIC)
+  assert isinstance(out, tf.Tensor) and out.shape == images.shape
+  assert not np.allclose(out, images)
+
+
+def test_parallel_distortions_draw_anew_for_each_image_of_the_list():
+  images = _random_images(batch_size=3)
+  first, second = ApplyPhotometricImageDistortionsParallel(
+      [images, images.copy()], seed=3, **_ALL_PHOTOMETRIC)
+  for i in range(3):
+    assert not np.allclose(first[i], second[i])
+
+
+def test_parallel_distortions_draw_anew_for_each_example():
+  same = np.repeat(_random_images(batch_size=1), 4, axis=0)
+  out = ApplyPhotometricImageDistortionsParallel(same, seed=3,
+                                                 random_brightness=True)
+  assert len({round(float(tf.reduce_mean(image)), 5) for image in out}) == 4
+
+
+def test_parallel_distortions_share_the_draw_across_timesteps():
+  frame = _random_images(batch_size=2)
+  sequence = np.stack([frame, frame, frame], axis=1)  # (batch, time, ...)
+  out = ApplyPhotometricImageDistortionsParallel(sequence, seed=1,
+                                                 **_ALL_PHOTOMETRIC)
+  np.testing.assert_array_equal(out[:, 0], out[:, 2])
+
+
+def test_parallel_distortions_repeat_with_a_seed():
+  images = _random_images()
+
+  def run(seed):
+    return ApplyPhotometricImageDistortionsParallel(
+        images, seed=seed, random_noise_level=0.1, **_ALL_PHOTOMETRIC)
+
+  np.testing.assert_array_equal(run(7), run(7))
+  assert not np.array_equal(run(7), run(8))
+
+
+@pytest.mark.parametrize('color', [0.0, 1.0])
+def test_parallel_custom_distortion_fn_gets_one_image(color):
+  seen_shapes = []
+
+  def paint(image):
+    seen_shapes.append(tuple(image.shape))
+    return tf.fill(tf.shape(image), color + 0.5)  # Clipped to [0, 1].
+
+  out = ApplyPhotometricImageDistortionsParallel(
+      _random_images(), random_noise_apply_probability=0.0,
+      custom_distortion_fn=paint)
+  assert set(seen_shapes) == {_INPUT}
+  np.testing.assert_array_equal(out, np.full((4,) + _INPUT, min(color + 0.5,
+                                                                1.0)))
+
+
+def test_parallel_distortions_name_themselves_in_errors():
+  with pytest.raises(ValueError,
+                     match='ApplyPhotometricImageDistortionsParallel: '
+                     'random_hue needs 3-channel'):
+    ApplyPhotometricImageDistortionsParallel(
+        _random_images(shape=(4, 4, 1)), random_hue=True)
+  with pytest.raises(TypeError,
+                     match='ApplyPhotometricImageDistortionsParallel: image 0 '
+                     'is uint8'):
+    ApplyPhotometricImageDistortionsParallel(np.zeros((1, 4, 4, 3), np.uint8))
+
+
+def test_parallel_distortions_are_gin_configurable():
+  images = _random_images()
+  gin.clear_config()
+  try:
+    gin.bind_parameter(
+        'ApplyPhotometricImageDistortionsParallel.random_brightness', True)
+    out = ApplyPhotometricImageDistortionsParallel(images, seed=0)
+  finally:
+    gin.clear_config()
+  assert not np.allclose(out, images)
+
+
+# Crop shapes Tensor2Robot code catches as ValueError.
+
+
+def test_t2r_faulty_custom_crop_is_a_value_error():
+  with pytest.raises(ValueError, match='larger than the input images'):
+    CustomCropImages([_indexed_images()], _INPUT, (53, 8),
+                     [tf.fill((4, 2), 10)])
+
+
+@pytest.mark.parametrize('crop_fn', [RandomCropImages, CenterCropImages])
+@pytest.mark.parametrize('input_shape, target', [
+    ((None, None, 3), (8, 8)),
+    (_INPUT, (8.0, 8)),
+    (tf.constant(_INPUT), (8, 8)),
+])
+def test_crop_shapes_that_are_not_ints_are_spec_type_errors(
+    crop_fn, input_shape, target):
+  with pytest.raises(errors.SpecTypeError, match='as Python ints'):
+    crop_fn([_indexed_images()], input_shape, target)
+  with pytest.raises(ValueError):  # What T2R code catches.
+    crop_fn([_indexed_images()], input_shape, target)
+
+
+def test_crop_shapes_may_be_numpy_ints_or_a_tensor_shape():
+  images = _indexed_images()
+  (crop,) = CenterCropImages([images], tf.TensorShape(_INPUT),
+                             np.array([12, 12]))
+  assert crop.shape == (4, 12, 12, 3)

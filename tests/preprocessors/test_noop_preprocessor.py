@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from preprocessors import NoOpPreprocessor
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.modes import ModeKeys
 
 
@@ -21,6 +22,25 @@ def test_specs_are_the_models(model, mode):
   for getter in (preprocessor.get_in_label_specification,
                  preprocessor.get_out_label_specification):
     specs.assert_equal(model.get_label_specification(mode), getter(mode))
+
+
+_Required = collections.namedtuple('_Required', ['images', 'actions'])
+
+
+@pytest.mark.parametrize('structure, leaf', [
+    ({'test': 1}, "'test' is a int"),
+    (_Required(images=np.zeros(10), actions='action'), "'images' is a ndarray"),
+], ids=['int_in_a_dict', 'array_in_a_namedtuple'])
+@pytest.mark.parametrize('argument', ['model_feature_specification_fn',
+                                      'model_label_specification_fn'])
+def test_spec_fns_returning_non_specs_are_rejected(model, argument, structure,
+                                                   leaf):
+  spec_fns = {'model_feature_specification_fn': model.get_feature_specification,
+              'model_label_specification_fn': model.get_label_specification}
+  spec_fns[argument] = lambda mode: structure
+  # T2R raised ValueError here; SpecTypeError is also a TypeError.
+  with pytest.raises(SpecTypeError, match=leaf):
+    NoOpPreprocessor(**spec_fns)
 
 
 def test_returns_the_batch_unchanged(model, batch):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.specs import batch_dims
 
 
@@ -62,8 +63,8 @@ def test_ints_without_a_meaning_in_the_call_are_value_errors(
 @pytest.mark.parametrize('batch_dims_fn', [_spec, _array, _signature])
 @pytest.mark.parametrize('batch_size', [True, False, np.bool_(True), 2.0,
                                         '2'])
-def test_other_types_are_type_errors(batch_dims_fn, batch_size):
-  with pytest.raises(TypeError, match=r'got batch_size=.* it accepts'):
+def test_other_types_are_spec_type_errors(batch_dims_fn, batch_size):
+  with pytest.raises(SpecTypeError, match=r'got batch_size=.* it accepts'):
     batch_dims_fn(batch_size)
 
 

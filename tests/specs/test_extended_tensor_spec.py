@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from t2r.errors import SpecTypeError
 from t2r.specs import ExtendedTensorSpec
 from t2r.specs import is_encoded_image_spec
 
@@ -112,7 +113,8 @@ def test_from_spec_batch_size(batch_size, expected):
 
 
 @pytest.mark.parametrize('batch_size, error', [
-    (0, ValueError), (-2, ValueError), (True, TypeError), (4.0, TypeError)])
+    (0, ValueError), (-2, ValueError), (True, SpecTypeError),
+    (4.0, SpecTypeError)])
 def test_from_spec_rejects_batch_sizes_without_a_t2r_meaning(batch_size,
                                                              error):
   spec = ExtendedTensorSpec((8,), tf.float32, name='s')
@@ -127,6 +129,17 @@ def test_from_spec_batch_size_drops_the_varlen_padding():
   assert batched.varlen_default_value is None
 
 
+@pytest.mark.parametrize('call, message', [
+    (lambda: ExtendedTensorSpec.from_spec(np.zeros(2)),
+     'from_spec expects a tf.TensorSpec.*use ExtendedTensorSpec.from_tensor'),
+    (lambda: ExtendedTensorSpec.from_tensor([1.0, 2.0]),
+     r'from_tensor expects a tensor or numpy array, got list: \[1.0, 2.0\]'),
+], ids=['from_spec', 'from_tensor'])
+def test_wrong_input_types_are_spec_type_errors(call, message):
+  with pytest.raises(SpecTypeError, match=message):
+    call()
+
+
 def test_from_spec_accepts_a_plain_tensor_spec():
   spec = ExtendedTensorSpec.from_spec(tf.TensorSpec((2,), tf.int32, 'x'))
   assert isinstance(spec, ExtendedTensorSpec)
@@ -139,6 +152,35 @@ def test_from_tensor(value):
   spec = ExtendedTensorSpec.from_tensor(value, name='t')
   assert spec == ExtendedTensorSpec((2, 3), tf.int32)
   assert spec.name == 't'
+
+
+@pytest.mark.parametrize('op_name', ['partial', 'train/state'])
+def test_from_tensor_names_a_placeholder_by_its_op(op_name):
+  with tf.Graph().as_default():
+    placeholder = tf.compat.v1.placeholder(tf.float32, (None, 1), op_name)
+    spec = ExtendedTensorSpec.from_tensor(placeholder)
+  assert placeholder.name == f'{op_name}:0'
+  assert spec.name == op_name
+  assert spec.shape.as_list() == [None, 1]
+
+
+def test_from_tensor_prefers_the_given_name_over_the_op_name():
+  with tf.Graph().as_default():
+    placeholder = tf.compat.v1.placeholder(tf.int64, name='unknown')
+    assert ExtendedTensorSpec.from_tensor(placeholder, name='x').name == 'x'
+
+
+@pytest.mark.parametrize('value', [
+    tf.constant(0), tf.Variable(0), np.zeros((), np.int32)],
+                         ids=['eager_tensor', 'variable', 'array'])
+def test_from_tensor_leaves_values_without_an_op_unnamed(value):
+  assert ExtendedTensorSpec.from_tensor(value).name is None
+
+
+def test_from_tensor_marks_the_spec_as_extracted():
+  assert ExtendedTensorSpec.from_tensor(np.zeros(2)).is_extracted
+  assert not ExtendedTensorSpec.from_tensor(np.zeros(2),
+                                            is_extracted=False).is_extracted
 
 
 def test_usable_as_tf_function_input_signature():

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.specs import ExtendedTensorSpec
 from t2r.specs import TensorSpecStruct
 
@@ -67,8 +68,8 @@ def test_batch_size_none_means_no_batch_dimension(spec, make, batch_size,
 
 
 @pytest.mark.parametrize('batch_size, error', [
-    (0, ValueError), (-1, ValueError), (-2, ValueError), (True, TypeError),
-    (2.0, TypeError)])
+    (0, ValueError), (-1, ValueError), (-2, ValueError), (True, SpecTypeError),
+    (2.0, SpecTypeError)])
 @pytest.mark.parametrize('make, call', [
     (lambda spec, batch_size: specs.make_constant_numpy(spec, 0, batch_size),
      'make_constant_numpy'),

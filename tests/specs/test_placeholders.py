@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.specs import ExtendedTensorSpec
 from t2r.specs import TensorSpecStruct
 
@@ -55,6 +56,47 @@ def test_map_feed_dict_rejects_misshaped_inputs(spec):
       specs.map_feed_dict(placeholders, inputs)
 
 
+@pytest.mark.parametrize('batch_size', [None, 1])
+def test_map_feed_dict_ignore_batch_ignores_both_batch_dimensions(
+    spec, batch_size):
+  with tf.Graph().as_default():
+    placeholders = specs.make_placeholders(spec, batch_size=batch_size)
+    total = tf.reduce_sum(placeholders.train.state)
+    inputs = specs.make_constant_numpy(spec, 1, batch_size=1)
+    feed_dict = specs.map_feed_dict(placeholders, inputs, ignore_batch=True)
+    with tf.compat.v1.Session() as session:
+      assert session.run(total, feed_dict=feed_dict) == 8 * 128
+
+
+def test_map_feed_dict_ignore_batch_still_checks_the_other_dimensions(spec):
+  with tf.Graph().as_default():
+    placeholders = specs.make_placeholders(spec, batch_size=1)
+    inputs = specs.make_constant_numpy(spec, 1, batch_size=3)
+    inputs.train.state = np.ones((3, 8, 127), np.float32)
+    with pytest.raises(ValueError, match=r"'train/state'.*expects "
+                       r'\(None, 8, 128\) float32 but got \(3, 8, 127\)'):
+      specs.map_feed_dict(placeholders, inputs, ignore_batch=True)
+
+
+def test_map_feed_dict_ignore_batch_needs_a_batch_dimension():
+  with tf.Graph().as_default():
+    scalar = tf.compat.v1.placeholder(tf.float32, (), name='scalar')
+    with pytest.raises(ValueError, match="'x' has shape \\(\\), so there is "
+                       'no batch dimension to ignore'):
+      specs.map_feed_dict({'x': scalar}, {'x': np.zeros(2, np.float32)},
+                          ignore_batch=True)
+
+
+def test_map_feed_dict_refuses_to_feed_a_placeholder_twice(spec):
+  with tf.Graph().as_default():
+    placeholders = specs.make_placeholders(spec)
+    inputs = specs.make_constant_numpy(spec, 1, batch_size=2)
+    feed_dict = specs.map_feed_dict(placeholders, inputs)
+    with pytest.raises(ValueError, match="already feeds the placeholder "
+                       "'train_s:0' at path 'train/state'"):
+      specs.map_feed_dict(placeholders, inputs, feed_dict)
+
+
 def test_input_signature_drives_a_tf_function(spec):
   signature = specs.make_input_signature(spec)
   assert signature.train.state == tf.TensorSpec((None, 8, 128), tf.float32,
@@ -94,9 +136,14 @@ def test_batched_spec_structure_keeps_the_spec_fields():
   assert batched.varlen_default_value is None
 
 
+def test_batched_specs_are_marked_as_taken_from_tensors(spec):
+  batched = specs.make_batched_spec_structure(spec)
+  assert all(s.is_extracted for s in batched.values())
+
+
 @pytest.mark.parametrize('batch_size, error', [
-    (0, ValueError), (-1, ValueError), (-4, ValueError), (True, TypeError),
-    (2.0, TypeError)])
+    (0, ValueError), (-1, ValueError), (-4, ValueError), (True, SpecTypeError),
+    (2.0, SpecTypeError)])
 @pytest.mark.parametrize('make', [
     specs.make_input_signature, specs.make_batched_spec_structure])
 def test_signatures_reject_batch_sizes_without_a_t2r_meaning(
@@ -106,7 +153,8 @@ def test_signatures_reject_batch_sizes_without_a_t2r_meaning(
 
 
 @pytest.mark.parametrize('batch_size, error', [
-    (0, ValueError), (-1, ValueError), (False, TypeError), (1.5, TypeError)])
+    (0, ValueError), (-1, ValueError), (False, SpecTypeError),
+    (1.5, SpecTypeError)])
 def test_make_placeholders_rejects_batch_sizes_without_a_t2r_meaning(
     spec, batch_size, error):
   with tf.Graph().as_default():

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from t2r import specs
+from t2r.errors import SpecTypeError
 from t2r.specs import ExtendedTensorSpec
 from t2r.specs import TensorSpecStruct
 
@@ -77,6 +78,54 @@ def test_pack_missing_required_names_path_and_name():
     specs.pack_flat_sequence_to_spec_structure(spec, {})
 
 
+def test_pack_keeps_the_declared_path_order():
+  # Tensor2Robot sorted these paths; t2r keeps the order of the spec.
+  spec = TensorSpecStruct()
+  for name in ('b', 'a', 'c'):
+    spec[name] = ExtendedTensorSpec((1,), tf.float32, name=name)
+  packed = specs.pack_flat_sequence_to_spec_structure(
+      spec, {'c': 3, 'a': 1, 'b': 2})
+  assert packed.keys() == ['b', 'a', 'c']
+
+
+def test_pack_rejects_a_flat_sequence_that_is_not_a_dict():
+  spec = {'state': ExtendedTensorSpec((1,), tf.float32, name='s')}
+  with pytest.raises(SpecTypeError,
+                     match='keyed by path, got list.*flatten_spec_structure'):
+    specs.pack_flat_sequence_to_spec_structure(spec, [1.0])
+
+
+def _in_a_graph(call):
+  def run(structure):
+    with tf.Graph().as_default():
+      return call(structure)
+  return run
+
+
+@pytest.mark.parametrize('call', [
+    specs.assert_valid_spec_structure,
+    specs.copy_tensorspec,
+    specs.add_sequence_length_specs,
+    specs.make_input_signature,
+    specs.make_batched_spec_structure,
+    _in_a_graph(specs.make_placeholders),
+    specs.make_random_numpy,
+    lambda structure: specs.make_constant_numpy(structure, 0),
+    specs.tensorspec_to_feature_dict,
+    specs.spec_structure_to_proto,
+], ids=['assert_valid_spec_structure', 'copy_tensorspec',
+        'add_sequence_length_specs', 'make_input_signature',
+        'make_batched_spec_structure', 'make_placeholders',
+        'make_random_numpy', 'make_constant_numpy',
+        'tensorspec_to_feature_dict', 'spec_structure_to_proto'])
+def test_a_non_spec_leaf_is_a_spec_type_error_naming_its_path(call):
+  structure = {'state': {'pose': ExtendedTensorSpec((2,), tf.float32),
+                         'image': 'image'}}
+  with pytest.raises(SpecTypeError,
+                     match="'state/image' is a str.*expected a tf.TensorSpec"):
+    call(structure)
+
+
 @pytest.mark.parametrize('batch_size, expected_shape', [
     (None, [8]), (-1, [None, 8]), (2, [2, 8])])
 def test_copy_tensorspec_prefixes_names(batch_size, expected_shape):
@@ -101,6 +150,25 @@ def test_filter_required_and_by_dataset():
   assert specs.filter_required_flat_tensor_spec(spec).keys() == ['a']
   assert specs.filter_spec_structure_by_dataset(spec, 'other').keys() == ['b']
   assert specs.dataset_keys(spec) == ['', 'other']
+
+
+@pytest.mark.parametrize('structure', [
+    Hierarchy(train=_sample('train'), val=_sample('val')),
+    {'train': {'state': _sample('train').state}},
+    [_sample('train').state],
+], ids=['namedtuple', 'nested_dict', 'list'])
+def test_filter_required_rejects_a_structure_that_is_not_flat(structure):
+  with pytest.raises(ValueError, match=f'expects a flat spec structure.*got a '
+                     f'{type(structure).__name__}.*flatten_spec_structure'):
+    specs.filter_required_flat_tensor_spec(structure)
+
+
+def test_filter_required_accepts_a_flat_dict():
+  spec = {'train/state': _sample('train').state,
+          'train/hint': ExtendedTensorSpec((1,), tf.float32, is_optional=True)}
+  required = specs.filter_required_flat_tensor_spec(spec)
+  assert isinstance(required, TensorSpecStruct)
+  assert required.keys() == ['train/state']
 
 
 def test_add_sequence_length_specs():

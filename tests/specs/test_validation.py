@@ -137,6 +137,128 @@ def test_assert_valid_spec_structure_names_both_paths():
     specs.assert_valid_spec_structure(structure)
 
 
+# Every flag, against spec copies (declarations) and against data (values).
+_FLAGGED_SPECS = {
+    'sequence': ExtendedTensorSpec((6,), tf.float32, name='s',
+                                   is_sequence=True),
+    'optional': ExtendedTensorSpec((6,), tf.float32, name='o',
+                                   is_optional=True),
+    'varlen': ExtendedTensorSpec((3,), tf.int64, name='v',
+                                 varlen_default_value=0),
+    'image': ExtendedTensorSpec((4, 5, 3), tf.uint8, name='i',
+                                data_format='jpeg'),
+}
+_FLAGS = sorted(_FLAGGED_SPECS)
+_CHECKS = [specs.assert_equal, specs.assert_required,
+           specs.validate_and_flatten]
+_CHECK_IDS = ['assert_equal', 'assert_required', 'validate_and_flatten']
+
+
+def _structure(flag):
+  return {'x': _FLAGGED_SPECS[flag]}
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_itself(check, flag):
+  check(_structure(flag), _structure(flag))
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_its_renamed_copy(check, flag):
+  check(_structure(flag), specs.copy_tensorspec(_structure(flag), 'copy'))
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_its_batched_copy_with_ignore_batch(check, flag):
+  batched = specs.copy_tensorspec(_structure(flag), batch_size=-1)
+  check(_structure(flag), batched, ignore_batch=True)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_a_batch_of_its_data(check, flag):
+  arrays = specs.make_random_numpy(_structure(flag), batch_size=2,
+                                   sequence_length=7)
+  check(_structure(flag), arrays, ignore_batch=True)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_one_example_of_its_data(check, flag):
+  arrays = specs.make_random_numpy(_structure(flag), batch_size=None)
+  check(_structure(flag), arrays)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+@pytest.mark.parametrize('flag', _FLAGS)
+def test_a_spec_matches_the_specs_of_its_batched_tensors(check, flag):
+  tensors = tf.nest.map_structure(
+      tf.constant, specs.make_random_numpy(_structure(flag), batch_size=2))
+  extracted = {'x': ExtendedTensorSpec.from_tensor(tensors['x'])}
+  check(_structure(flag), extracted, ignore_batch=True)
+
+
+@pytest.mark.parametrize('make', [
+    specs.make_input_signature, specs.make_batched_spec_structure])
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+def test_a_sequence_spec_matches_its_signature(check, make):
+  check(_structure('sequence'), make(_structure('sequence')),
+        ignore_batch=True)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+def test_sequence_data_needs_the_time_dimension(check):
+  no_time = {'x': np.zeros((2, 6), np.float32)}
+  with pytest.raises(ValueError,
+                     match=r"'x' \(name 's'\) expects \(None, None, 6\) "
+                     r'float32 but got \(2, 6\) float32: it seems to lack the '
+                     'batch or time dimension'):
+    check(_structure('sequence'), no_time, ignore_batch=True)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+def test_a_declared_sequence_spec_leaves_out_the_time_dimension(check):
+  with_time = {'x': ExtendedTensorSpec((None, 6), tf.float32,
+                                       is_sequence=True)}
+  with pytest.raises(ValueError,
+                     match=r"'x' \(name 's'\) expects \(6,\) float32 "
+                     r'sequence but the other structure declares \(None, 6\) '
+                     'float32 sequence'):
+    check(_structure('sequence'), with_time)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+def test_declared_specs_must_agree_on_is_sequence(check):
+  not_a_sequence = {'x': ExtendedTensorSpec((6,), tf.float32, name='s')}
+  with pytest.raises(ValueError, match='declare both with is_sequence=True'):
+    check(_structure('sequence'), not_a_sequence)
+
+
+@pytest.mark.parametrize('check', _CHECKS, ids=_CHECK_IDS)
+def test_declared_specs_must_agree_on_the_dtype(check):
+  other = {'x': ExtendedTensorSpec((6,), tf.int32, is_optional=True)}
+  with pytest.raises(ValueError, match='declare both as float32'):
+    check(_structure('optional'), other)
+
+
+@pytest.mark.parametrize('check, passes', [
+    (specs.assert_equal, False), (specs.assert_required, False),
+    (specs.validate_and_flatten, True)], ids=_CHECK_IDS)
+def test_only_validation_accepts_unknown_dimensions_in_the_data(check,
+                                                                 passes):
+  unknown = {'x': tf.TensorSpec((None,), tf.float32)}
+  if passes:
+    check(_structure('optional'), unknown)
+  else:
+    with pytest.raises(ValueError, match=r'expects \(6,\) float32 but got '
+                       r'\(None,\) float32'):
+      check(_structure('optional'), unknown)
+
+
 def test_assert_valid_spec_structure_rejects_non_specs():
-  with pytest.raises(TypeError, match="'a'"):
-    specs.assert_valid_spec_structure({'a': np.zeros(1)})
+  # T2R code catches ValueError; SpecTypeError is a ValueError and TypeError.
+  with pytest.raises(ValueError, match="leaf 'a' is a int"):
+    specs.assert_valid_spec_structure({'a': 10})
