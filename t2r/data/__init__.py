@@ -12,6 +12,9 @@ from t2r.data.abstract_input_generator import AbstractInputGenerator
 from t2r.data.encoding import ExampleEncoder
 from t2r.data.encoding import encode_example
 from t2r.data.file_patterns import get_data_format_and_filenames
+from t2r.data.fractional_input_generator import FractionalRecordInputGenerator
+from t2r.data.multi_eval_input_generator import MultiEvalRecordInputGenerator
+from t2r.data.multi_eval_input_generator import get_multi_eval_name
 from t2r.data.parsing import create_parse_tf_example_fn
 from t2r.data.parsing import optional_names_present_in_record
 from t2r.data.record_input_generator import DefaultRecordInputGenerator
@@ -19,4 +22,10 @@ from t2r.data.replay_writer import TFRecordReplayWriter
 from t2r.data.synthetic_input_generators import DefaultConstantInputGenerator
 from t2r.data.synthetic_input_generators import DefaultRandomInputGenerator
 from t2r.data.synthetic_input_generators import GeneratorInputGenerator
+from t2r.data.tfdata import create_compress_fn
+from t2r.data.tfdata import create_decompress_fn
+from t2r.data.tfdata import get_batch_size
+from t2r.data.tfdata import infer_data_format
+from t2r.data.tfdata import parallel_read
+from t2r.data.tfdata import serialized_to_parsed
 from t2r.data.weighted_input_generator import WeightedRecordInputGenerator

@@ -24,6 +24,12 @@ class WeightedRecordInputGenerator(
     ...     file_patterns_list=['/data/replay-*', '/data/demos-*'],
     ...     weights=[0.7, 0.3], batch_size=32, seed=0)
 
+  Tensor2Robot's spelling, one dataset per comma-separated pattern:
+
+    >>> generator = WeightedRecordInputGenerator(
+    ...     file_patterns='tfrecord:/data/replay-*,tfrecord:/data/demos-*',
+    ...     weights=[0.7, 0.3], batch_size=32, seed=0)
+
   Every dataset repeats forever, so the mixture is an endless stream in
   every mode (`num_epochs` is not accepted).
 
@@ -32,23 +38,46 @@ class WeightedRecordInputGenerator(
       dataset; all datasets hold records of the same specs.
     weights: Non-negative sampling weight per dataset (normalized); None
       samples uniformly.
+    file_patterns: Instead of `file_patterns_list`: a comma-separated string
+      of globs, each glob one dataset (unlike `DefaultRecordInputGenerator`,
+      where the globs of the string form one dataset).
     **kwargs: Other `DefaultRecordInputGenerator` arguments (batch_size,
       shuffle_buffer_size, seed, skip_corrupt_records, ...). `seed` also
       seeds the sampling.
 
   Raises:
-    ValueError: If the list is empty, the weights do not match it in length,
-      are negative or sum to zero.
+    ValueError: If not exactly one of `file_patterns_list` and
+      `file_patterns` is given, there is no pattern, or the weights do not
+      match the patterns in length, are negative or sum to zero.
   """
 
   def __init__(self,
-               file_patterns_list: Sequence[str],
+               file_patterns_list: Optional[Sequence[str]] = None,
                weights: Optional[Sequence[float]] = None,
+               file_patterns: Optional[str] = None,
                **kwargs):
+    if (file_patterns_list is None) == (file_patterns is None):
+      raise ValueError(
+          'WeightedRecordInputGenerator needs exactly one of '
+          'file_patterns_list (a list, one file pattern string per dataset) '
+          "and file_patterns (T2R's comma-separated string, one glob per "
+          f'dataset); got file_patterns_list={file_patterns_list!r}, '
+          f'file_patterns={file_patterns!r}.')
+    if file_patterns is not None:
+      if not isinstance(file_patterns, str):
+        raise ValueError(
+            'WeightedRecordInputGenerator: file_patterns must be a '
+            "comma-separated string such as '/data/replay-*,/data/demos-*' "
+            f'(one glob per dataset), got {file_patterns!r}; pass a list as '
+            'file_patterns_list.')
+      file_patterns_list = [
+          entry.strip() for entry in file_patterns.split(',') if entry.strip()
+      ]
     if isinstance(file_patterns_list, str) or not file_patterns_list:
       raise ValueError(
           'file_patterns_list must be a non-empty list of file pattern '
-          f'strings (one per dataset), got {file_patterns_list!r}.')
+          f'strings (one per dataset), got {file_patterns_list!r}; for one '
+          'comma-separated string, pass file_patterns=.')
     if 'num_epochs' in kwargs or 'dataset_map' in kwargs:
       raise ValueError('WeightedRecordInputGenerator repeats every dataset '
                        'forever and reads one stream per pattern; num_epochs '

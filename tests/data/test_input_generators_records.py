@@ -1,4 +1,4 @@
-"""Specification of the record input generators (default and weighted).
+"""Specification of the default record input generator.
 
 Records are written with tf.train.Example directly (independently of the
 t2r encoder) into real TFRecord files: 8x8 JPEG images, a float id `x` that
@@ -12,7 +12,6 @@ import tf_keras
 
 from t2r import specs
 from t2r.data import record_input_generator
-from t2r.data import weighted_input_generator
 from t2r.modes import ModeKeys
 import record_files
 
@@ -390,27 +389,3 @@ def test_invalid_arguments_are_rejected(kwargs):
   with pytest.raises(ValueError):
     DefaultRecordInputGenerator(**kwargs)
 
-
-def test_weights_choose_the_datasets(tmp_path):
-  _write_files(tmp_path, num_files=1, prefix='first')
-  second = _write_files(tmp_path, num_files=1, prefix='second')
-  # Tell the datasets apart: the second holds ids 1000 and up.
-  _write(second[0], [_example(1000.0 + j) for j in range(_RECORDS_PER_FILE)])
-  patterns = [f'{tmp_path}/first-*', f'{tmp_path}/second-*']
-
-  def sampled_ids(weights):
-    generator = _generator(
-        weighted_input_generator.WeightedRecordInputGenerator,
-        file_patterns_list=patterns, weights=weights, batch_size=4, seed=3)
-    return _ids(generator.create_dataset(ModeKeys.TRAIN), num_batches=6)
-
-  assert all(i < 1000 for i in sampled_ids([1.0, 0.0]))
-  mixed = sampled_ids([0.5, 0.5])
-  assert any(i < 1000 for i in mixed) and any(i >= 1000 for i in mixed)
-
-
-@pytest.mark.parametrize('weights', [[1.0], [-1.0, 2.0], [0.0, 0.0]])
-def test_invalid_weights_are_rejected(weights):
-  with pytest.raises(ValueError, match='weights'):
-    weighted_input_generator.WeightedRecordInputGenerator(
-        file_patterns_list=['a', 'b'], weights=weights)

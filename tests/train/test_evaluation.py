@@ -163,3 +163,54 @@ def test_evaluate_checkpoints_of_another_model_are_rejected(tmp_path):
     evaluation.evaluate_checkpoints(model, checkpoint, tiny_keras.dataset(),
                                     str(tmp_path), eval_steps=1, writer=None,
                                     timeout_secs=0.1)
+
+
+# evaluate_checkpoints_on_sets.
+
+
+def _shifted_dataset(shift):
+  """tiny_keras.dataset() with the targets moved by `shift`."""
+  return tiny_keras.dataset().map(lambda x, y: (x, y + shift))
+
+
+def test_evaluate_checkpoints_on_sets_evaluates_each_set(tmp_path):
+  _model_dir_with_checkpoints(tmp_path / 'model', [2, 4])
+  model = tiny_keras.model()
+  model.build((None, 3))
+  model.optimizer.build(model.trainable_variables)
+  results = evaluation.evaluate_checkpoints_on_sets(
+      model, tf.train.Checkpoint(model=model, optimizer=model.optimizer),
+      {'eval_near': evaluation.EvalSet(_shifted_dataset(0.0),
+                                       _writer(tmp_path / 'near')),
+       'eval_far': evaluation.EvalSet(_shifted_dataset(10.0),
+                                      _writer(tmp_path / 'far'))},
+      str(tmp_path / 'model'), eval_steps=1, max_train_steps=4)
+  assert list(results) == ['eval_near', 'eval_far']
+  assert results['eval_far']['loss'] > results['eval_near']['loss']
+  # The latest checkpoint when the evaluator starts, in each set's writer.
+  assert _eval_steps(tmp_path / 'near') == [4]
+  assert _eval_steps(tmp_path / 'far') == [4]
+  assert event_files.scalars(tmp_path / 'far', 'loss')[-1] == pytest.approx(
+      results['eval_far']['loss'])
+
+
+def test_evaluate_checkpoints_on_sets_without_checkpoints_returns_empty_sets(
+    tmp_path):
+  model = tiny_keras.model()
+  model.build((None, 3))
+  results = evaluation.evaluate_checkpoints_on_sets(
+      model, tf.train.Checkpoint(model=model), {
+          'eval_a': evaluation.EvalSet(tiny_keras.dataset()),
+          'eval_b': evaluation.EvalSet(tiny_keras.dataset())
+      }, str(tmp_path), eval_steps=1, timeout_secs=0.1)
+  assert results == {'eval_a': {}, 'eval_b': {}}
+
+
+def test_named_evaluations_log_their_name(caplog):
+  evaluator = evaluation.PeriodicEvaluator(
+      tiny_keras.dataset(), steps=1, every_n_steps=2, name='eval_novel')
+  with caplog.at_level(logging.INFO):
+    tiny_keras.fit(tiny_keras.model(), [evaluator], steps_per_epoch=2,
+                   epochs=1)
+  assert any(r.getMessage().startswith('eval_novel at step 2: loss ')
+             for r in caplog.records)
