@@ -7,9 +7,14 @@ Example:
 
 Configs may `import` the modules that define their models (e.g.
 `import research.pose_env.pose_env_models`); the t2r and preprocessors
-configurables are registered before parsing. A config error (unknown
-configurable or parameter, bad syntax, missing file) exits with one line
-naming the file (or binding) and line.
+configurables are registered before parsing. A config error exits with
+one line and a non-zero status: an unknown configurable or parameter, bad
+syntax, a missing file or an undefined macro names the file (or binding) and
+line; a bad value (`max_train_steps = 'ten'`, a file pattern that matches
+nothing) that a configurable rejects with a ValueError or TypeError names
+the configurable, the value and what it expects. Errors raised inside
+tf-keras (training or evaluation steps) and other exception types keep their
+traceback.
 """
 
 if __name__ == '__main__':
@@ -18,8 +23,10 @@ if __name__ == '__main__':
   quiet_logs.quiet_tensorflow_logs()
 
 import inspect
+import re
 import sys
-from typing import Sequence
+import traceback
+from typing import Optional, Sequence
 
 from absl import app
 from absl import flags
@@ -45,8 +52,14 @@ _GIN_BINDINGS = flags.DEFINE_multi_string(
     '"train_eval_model.max_train_steps=100"; repeat the flag for more.')
 
 
+# gin appends this line to an error for every configurable call it passes.
+_GIN_CALL = re.compile(r"\n\s*In call to configurable '([^']+)'.*")
+_KERAS_FILE = re.compile(r'[\\/](tf_keras|keras)[\\/]')
+_UNDEFINED_MACRO = re.compile(r"No bindings specified for '(.+)/gin\.macro'")
+
+
 class ConfigError(Exception):
-  """A gin config that cannot be parsed; the message is one line."""
+  """A gin config that cannot be parsed or run; the message is one line."""
 
 
 def parse_gin_config(config_files: Sequence[str], bindings: Sequence[str]):
@@ -76,7 +89,25 @@ def parse_gin_config(config_files: Sequence[str], bindings: Sequence[str]):
     # whatever an `import` in a config raises.
     except Exception as e:  # pylint: disable=broad-except
       raise ConfigError(f'Bad gin config in {source}: {_one_line(e)}') from e
-  gin.finalize()
+  try:
+    gin.finalize()
+  except ValueError as e:  # An undefined or unevaluated macro.
+    raise ConfigError(f'Bad gin config: {_finalize_message(e)}') from e
+
+
+def _finalize_message(error: ValueError) -> str:
+  """gin.finalize's error without the whole config it appends."""
+  message = str(error).split(' in config string:')[0]
+  match = _UNDEFINED_MACRO.fullmatch(message)
+  if not match:
+    return _one_line(error, message)
+  name = match.group(1)
+  uses = [
+      line.strip() for line in gin.config_str().splitlines()
+      if re.search(f'%{re.escape(name)}(?![\\w.])', line)
+  ]
+  return (f'Undefined gin macro %{name} (used by {"; ".join(uses)}): define '
+          f'it, e.g. `{name} = 10`, in a config file or with --gin_bindings.')
 
 
 def check_required_bindings():
@@ -98,10 +129,19 @@ def check_required_bindings():
         'a --gin_configs file or with --gin_bindings.')
 
 
-def _one_line(error: Exception) -> str:
-  """The gin error as one line, with the file and line where gin gives them."""
+def _one_line(error: Exception, text: Optional[str] = None) -> str:
+  """The error as one line, with the file and line where gin gives them.
+
+  Args:
+    error: The exception.
+    text: Its message, if not `str(error)`.
+
+  Returns:
+    'ErrorType: message', the message's lines joined by ' | '.
+  """
+  text = str(error) if text is None else text
   message = ' | '.join(
-      line.strip() for line in str(error).splitlines() if line.strip())
+      line.strip() for line in text.splitlines() if line.strip())
   if isinstance(error, SyntaxError) and error.filename:
     message += f' (file {error.filename}, line {error.lineno})'
   return f'{type(error).__name__}: {message}'
@@ -117,12 +157,51 @@ def run(config_files: Sequence[str], bindings: Sequence[str]):
   Args:
     config_files: Gin config files.
     bindings: Gin bindings.
+
+  Raises:
+    ConfigError: If the config cannot be parsed, or a configurable rejects
+      a value with a ValueError or TypeError outside tf-keras' steps.
   """
   parse_gin_config(config_files, bindings)
   check_required_bindings()
-  strategy = strategies.create_strategy()
-  with strategy.scope():
-    train_eval.train_eval_model(strategy=strategy)
+  try:
+    strategy = strategies.create_strategy()
+    with strategy.scope():
+      train_eval.train_eval_model(strategy=strategy)
+  except (ValueError, TypeError) as e:
+    config_error = _rejected_value(e)
+    if config_error is None:
+      raise
+    raise config_error from e
+
+
+def _rejected_value(error: Exception) -> Optional[ConfigError]:
+  """A one-line ConfigError if a configurable rejected a configured value.
+
+  That is an error gin passed on from a configurable call (it appends 'In
+  call to configurable ...') that was raised neither inside tf-keras nor in
+  code that `tf.function` traced (autograph marks those errors): there it
+  comes from the model or the data, and its traceback is what tells where.
+
+  Args:
+    error: A ValueError or TypeError raised while running the job.
+
+  Returns:
+    The ConfigError to raise instead, or None to keep the traceback.
+  """
+  calls = _GIN_CALL.findall(str(error))
+  frames = list(traceback.walk_tb(error.__traceback__))
+  if (not calls or hasattr(error, 'ag_error_metadata') or any(
+      _KERAS_FILE.search(frame.f_code.co_filename) for frame, _ in frames)):
+    return None
+  message = _GIN_CALL.split(str(error), maxsplit=1)[0]
+  # gin names the innermost call first; the outermost is the one bound.
+  configurables = ' > '.join(f"'{name}'" for name in reversed(calls))
+  raising_frame, line = frames[-1]
+  raised_at = f'{raising_frame.f_code.co_filename}:{line}'
+  return ConfigError(
+      f'Bad gin config in call to {configurables}: '
+      f'{_one_line(error, message)} (raised at {raised_at})')
 
 
 def main(argv: Sequence[str]):

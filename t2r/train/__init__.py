@@ -10,12 +10,17 @@ from t2r.train.callbacks import CheckpointSaver
 from t2r.train.callbacks import OperativeConfigWriter
 from t2r.train.callbacks import ProgressLogger
 from t2r.train.callbacks import StopAtStep
+from t2r.train.callbacks import TrainingProgressBar
 from t2r.train.checkpoints import restore_checkpoint
+from t2r.train.evaluation import EvalSet
 from t2r.train.evaluation import PeriodicEvaluator
 from t2r.train.evaluation import evaluate
 from t2r.train.evaluation import evaluate_checkpoints
+from t2r.train.evaluation import evaluate_checkpoints_on_sets
 from t2r.train.hooks import ExportHook
 from t2r.train.hooks import run_train_end_hooks
+from t2r.train.leftovers import remove_leftovers
+from t2r.train.seeding import set_job_seed
 from t2r.train.strategies import create_strategy
 from t2r.train.strategies import is_chief
 from t2r.train.strategies import is_chief_task

@@ -7,6 +7,8 @@ gives the job T2R's model_dir contract:
     checkpoint, ckpt-<step>.*   tf.train.CheckpointManager (resume from here)
     operative_config.gin        gin.operative_config_str() after step one
     train/  eval/               TensorBoard events keyed by the global step
+    eval_<name>/                the same for each named eval set of a
+                                MultiEvalRecordInputGenerator
 
 Re-running the same command resumes from the latest checkpoint (weights,
 optimizer state, moving averages, global step). TensorFlow writes a checkpoint
@@ -26,6 +28,7 @@ import tensorflow as tf
 import tf_keras
 
 from t2r.data import abstract_input_generator
+from t2r.data import multi_eval_input_generator
 from t2r.export import abstract_export_generator
 from t2r.export import export_hooks as export_hooks_lib
 from t2r.models import optimizers
@@ -35,6 +38,7 @@ from t2r.train import callbacks as callbacks_lib
 from t2r.train import checkpoints
 from t2r.train import evaluation
 from t2r.train import hooks
+from t2r.train import leftovers
 from t2r.train import seeding
 from t2r.train import strategies
 from t2r.train import train_steps
@@ -91,7 +95,9 @@ def train_eval_model(
       under the strategy scope and mixed-precision policy), or an instance
       created under `strategy`'s scope.
     input_generator_train: The training data; None for eval-only.
-    input_generator_eval: The evaluation data; None skips evaluation.
+    input_generator_eval: The evaluation data; None skips evaluation. A
+      `MultiEvalRecordInputGenerator` evaluates each of its named sets at
+      every evaluation, with summaries in model_dir/eval_<name>/.
     max_train_steps: The global step at which training ends.
     model_dir: Where checkpoints, summaries and the operative config go (any
       tf.io.gfile filesystem).
@@ -138,7 +144,9 @@ def train_eval_model(
 
   Returns:
     {'global_step': int, 'train': last epoch's train logs, 'eval': the last
-    evaluation's metrics}; the dicts are empty where nothing ran.
+    evaluation's metrics}; the dicts are empty where nothing ran. With a
+    `MultiEvalRecordInputGenerator`, each set's metrics are under
+    'eval_<name>' (its summary directory) instead of 'eval'.
 
   Raises:
     ValueError: For invalid arguments, or a checkpoint in model_dir that
@@ -170,19 +178,23 @@ def train_eval_model(
   _compile_and_build(model, strategy, steps_per_execution)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
   chief = strategies.is_chief(strategy)
-  eval_dataset = eval_writer = None
+  eval_sets = {}
   if input_generator_eval is not None:
-    eval_dataset = _distributed_dataset(input_generator_eval, model,
-                                        ModeKeys.EVAL, strategy)
-    eval_writer = _summary_writer(model_dir, 'eval', chief)
+    eval_sets = _eval_sets(input_generator_eval, model, strategy, model_dir,
+                           chief)
+  no_eval_results = {name: {} for name in eval_sets or ['eval']}
 
   if input_generator_train is None:
-    results = evaluation.evaluate_checkpoints(
-        model, checkpoint, eval_dataset, model_dir, eval_steps, eval_writer,
+    results = evaluation.evaluate_checkpoints_on_sets(
+        model, checkpoint, eval_sets, model_dir, eval_steps,
         max_train_steps=max_train_steps, timeout_secs=eval_timeout_secs)
     return {'global_step': train_steps.global_step(model), 'train': {},
-            'eval': results}
+            **results}
 
+  if chief:
+    # Temporary files of a killed run (never in eval-only mode, where the
+    # trainer may be writing them right now).
+    leftovers.remove_leftovers(model_dir)
   _restore_latest(checkpoint, model_dir)
   start_step = train_steps.global_step(model)
   if start_step >= max_train_steps:
@@ -191,7 +203,7 @@ def train_eval_model(
     # The run that trained may have stopped before its final export.
     with strategies.worker_write_dir(model_dir, chief) as write_dir:
       hooks.run_train_end_hooks(export_hooks, model, write_dir, start_step)
-    return {'global_step': start_step, 'train': {}, 'eval': {}}
+    return {'global_step': start_step, 'train': {}, **no_eval_results}
   train_dataset = _distributed_dataset(input_generator_train, model,
                                        ModeKeys.TRAIN, strategy)
   eval_every_n_steps = eval_every_n_steps or save_checkpoints_steps
@@ -213,11 +225,13 @@ def train_eval_model(
         fit_callbacks.append(callbacks_lib.TrainingProgressBar(
             max_train_steps, f'train {type(model).__name__}',
             log_every_n_steps))
-    evaluator = None
-    if eval_dataset is not None:
-      evaluator = evaluation.PeriodicEvaluator(
-          eval_dataset, eval_steps, eval_every_n_steps, eval_writer)
-      fit_callbacks.append(evaluator)
+    evaluators = {
+        name: evaluation.PeriodicEvaluator(eval_set.dataset, eval_steps,
+                                           eval_every_n_steps, eval_set.writer,
+                                           name)
+        for name, eval_set in eval_sets.items()
+    }
+    fit_callbacks.extend(evaluators.values())
     # Our own History: evaluations inside `fit` replace `model.history`.
     history = tf_keras.callbacks.History()
     # An epoch ends on every checkpoint and evaluation step.
@@ -234,7 +248,8 @@ def train_eval_model(
   return {'global_step': train_steps.global_step(model),
           'train': {name: values[-1]
                     for name, values in history.history.items()},
-          'eval': evaluator.results if evaluator else {}}
+          **no_eval_results,
+          **{name: evaluator.results for name, evaluator in evaluators.items()}}
 
 
 def _check_arguments(input_generator_train: Optional[InputGenerator],
@@ -316,6 +331,28 @@ def _distributed_dataset(generator: InputGenerator, model: Any, mode: str,
   generator.set_specification_from_model(model, mode)
   return strategy.distribute_datasets_from_function(
       lambda context: generator.create_dataset(mode, input_context=context))
+
+
+def _eval_sets(generator: InputGenerator, model: Any,
+               strategy: tf.distribute.Strategy, model_dir: str,
+               chief: bool) -> Dict[str, evaluation.EvalSet]:
+  """The eval datasets and summary writers, keyed by summary directory.
+
+  One set 'eval'; or, for a `MultiEvalRecordInputGenerator`, 'eval_<name>'
+  per named set (Tensor2Robot's directory for a named evaluation).
+  """
+  if isinstance(generator,
+                multi_eval_input_generator.MultiEvalRecordInputGenerator):
+    generators = {f'eval_{name}': generator.eval_generator(name)
+                  for name in generator.eval_names}
+  else:
+    generators = {'eval': generator}
+  return {
+      name: evaluation.EvalSet(
+          _distributed_dataset(named, model, ModeKeys.EVAL, strategy),
+          _summary_writer(model_dir, name, chief))
+      for name, named in generators.items()
+  }
 
 
 def _summary_writer(model_dir: str, name: str,

@@ -9,6 +9,10 @@ import pytest
 
 from t2r.bin import run_t2r_trainer
 
+# tests/train: the tiny model the subprocess configs import.
+_TRAIN_TESTS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'train')
+
 
 @pytest.fixture(autouse=True)
 def clear_gin():
@@ -91,3 +95,85 @@ def test_command_exits_with_one_line_and_no_traceback(tmp_path):
   assert result.stderr.strip().startswith(
       f"t2r-train: Bad gin config in config file {path}: ValueError: No "
       "configurable matching 'not_a_configurable'.")
+
+
+@pytest.fixture(scope='module')
+def job_config(tmp_path_factory):
+  """A valid job config: LinearModel trained on records it wrote."""
+  sys.path.insert(0, _TRAIN_TESTS)
+  try:
+    import tiny_model  # pylint: disable=g-import-not-at-top
+  finally:
+    sys.path.remove(_TRAIN_TESTS)
+  directory = tmp_path_factory.mktemp('job')
+  tiny_model.write_linear_records(str(directory / 'data.tfrecord'), 8, 0.0)
+  return _write(directory / 'job.gin', '\n'.join([
+      'import tiny_model',
+      f"DefaultRecordInputGenerator.file_patterns = '{directory}/*.tfrecord'",
+      'DefaultRecordInputGenerator.batch_size = 4',
+      'train_eval_model.t2r_model = @LinearModel',
+      'train_eval_model.input_generator_train = '
+      '@DefaultRecordInputGenerator()',
+      f"train_eval_model.model_dir = '{directory}/model'",
+      'train_eval_model.max_train_steps = 2',
+      'train_eval_model.show_progress = False',
+  ]) + '\n')
+
+
+def _run_trainer(config, binding, *python_path):
+  return subprocess.run(
+      [sys.executable, '-m', 't2r.bin.run_t2r_trainer',
+       f'--gin_configs={config}', f'--gin_bindings={binding}'],
+      capture_output=True, text=True, timeout=300, check=False,
+      env=dict(os.environ, CUDA_VISIBLE_DEVICES='',
+               PYTHONPATH=os.pathsep.join((_TRAIN_TESTS,) + python_path)))
+
+
+@pytest.mark.parametrize('binding, expected', [
+    ("train_eval_model.max_train_steps = 'ten'",
+     "Bad gin config in call to 'train_eval_model': ValueError: "
+     "train_eval_model.max_train_steps must be a positive int, got 'ten'."),
+    ('train_eval_model.max_train_steps = -5',
+     'train_eval_model.max_train_steps must be a positive int, got -5.'),
+    ('train_eval_model.save_checkpoints_steps = 2.5',
+     'train_eval_model.save_checkpoints_steps must be a positive int, got '
+     '2.5.'),
+    ("DefaultRecordInputGenerator.batch_size = '32'",
+     "Bad gin config in call to 'DefaultRecordInputGenerator' > "
+     "'AbstractInputGenerator': ValueError: batch_size must be a positive "
+     "int, got '32'."),
+    ('train_eval_model.t2r_model = 5',
+     'TypeError: train_eval_model.t2r_model must be a T2RModel subclass or '
+     'instance (or a factory returning one), got 5.'),
+    ("DefaultRecordInputGenerator.file_patterns = '/no/such/dir/*'",
+     "ValueError: File pattern '/no/such/dir/*' (from '/no/such/dir/*') "
+     'matches no file.'),
+    ('train_eval_model.max_train_steps = %UNDEFINED_STEPS',
+     'Bad gin config: Undefined gin macro %UNDEFINED_STEPS (used by '
+     'train_eval_model.max_train_steps = %UNDEFINED_STEPS): define it, e.g. '
+     '`UNDEFINED_STEPS = 10`, in a config file or with --gin_bindings.'),
+])
+def test_a_bad_value_exits_with_one_line(job_config, binding, expected):
+  result = _run_trainer(job_config, binding)
+  assert result.returncode != 0
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1, result.stderr
+  assert lines[0].startswith('t2r-train: Bad gin config'), lines[0]
+  assert expected in lines[0]
+
+
+def test_an_error_from_model_code_keeps_its_traceback(job_config, tmp_path):
+  _write(tmp_path / 'broken_model.py', '\n'.join([
+      'import gin', 'import tiny_model', '', '',
+      '@gin.configurable',
+      'class BrokenModel(tiny_model.LinearModel):', '',
+      '  def inference_network_fn(self, *args, **kwargs):',
+      "    raise ValueError('a bug in the model')",
+  ]) + '\n')
+  result = _run_trainer(job_config, 'import broken_model\n'
+                        'train_eval_model.t2r_model = @BrokenModel',
+                        str(tmp_path))
+  assert result.returncode != 0
+  assert 'Traceback (most recent call last)' in result.stderr
+  assert 'broken_model.py", line 9, in inference_network_fn' in result.stderr
+  assert 't2r-train:' not in result.stderr

@@ -289,3 +289,122 @@ def test_varlen_image_sequence_pads_images_per_timestep():
   assert frames.shape == (1, 2, 2, 2, 2, 1)
   np.testing.assert_array_equal(frames[0, :, :, 0, 0, 0], [[1, 0], [2, 2]])
   np.testing.assert_array_equal(features.frames_length.numpy(), [2])
+
+
+@pytest.mark.parametrize('spec, value, error, match', [
+    # Images given as Python lists: 300 wrapped to 44 and -1 to 255.
+    (Spec((1, 2, 1), tf.uint8, name='image', data_format='png'),
+     [[[300], [0]]], ValueError,
+     r"'x' \(name 'image'\) holds uint8 values in \[0, 255\], but got 300 at "
+     r'index \(0, 0, 0\)'),
+    (Spec((1, 2, 1), tf.uint8, name='image', data_format='png'),
+     [[[0], [-1]]], ValueError, r'uint8 values in \[0, 255\], but got -1'),
+    # 2**40 + 5 stored 5.
+    (Spec((), tf.int32, name='count'), 2**40 + 5, ValueError,
+     r"'x' \(name 'count'\) holds int32 values in \[-2147483648, "
+     r'2147483647\], but got 1099511627781'),
+    (Spec((2,), tf.int64), [1, 2**70], ValueError,
+     r"'x' holds int64 values .* but got 1180591620717411303424 at index "
+     r'\(1,\)'),
+    # 1e40 stored inf.
+    (Spec((), tf.float32, name='f'), 1e40, ValueError,
+     r"'x' \(name 'f'\) holds float32 values of magnitude at most "
+     r'3.4028235e\+38, but got 1e\+40 \(it would be stored as inf\)'),
+    (Spec((), tf.float16), 70000, ValueError,
+     r'float16 values of magnitude at most 65504, but got 70000'),
+    (Spec((), tf.float64), np.float64(1e40), ValueError,
+     'records store floats as float32'),
+    # The int 5 stored five zero bytes.
+    (Spec((), tf.string, name='s'), 5, TypeError,
+     r"'x' \(name 's'\) holds strings \(str or bytes\), but got int 5"),
+    (Spec((2,), tf.string), np.array([1, 2]), TypeError,
+     r'got int 1 at index \(0,\)'),
+])
+def test_values_that_the_record_cannot_hold_are_errors(spec, value, error,
+                                                        match):
+  with pytest.raises(error, match=match):
+    encoding.encode_example(_struct(x=spec), {'x': value})
+
+
+@pytest.mark.parametrize('spec, value, expected', [
+    (Spec((2,), tf.uint8), [0, 255], [0, 255]),
+    (Spec((2,), tf.int32), [-2**31, 2**31 - 1], [-2**31, 2**31 - 1]),
+    (Spec((3,), tf.float32), [float('inf'), -float('inf'), 3.4e38],
+     np.array([np.inf, -np.inf, 3.4e38], np.float32)),
+    (Spec((), tf.string), 'text', b'text'),
+])
+def test_values_at_the_ends_of_the_range_round_trip(spec, value, expected):
+  features, _ = _round_trip(_struct(x=spec), [{'x': value}])
+  np.testing.assert_array_equal(features['x'].numpy()[0], expected)
+
+
+@pytest.mark.parametrize('features, labels, match', [
+    ({'state': np.zeros(1, np.float32), 'extar': np.zeros(1, np.float32)},
+     None, r"The features given hold \['extar'\], which no spec declares; "
+     r"the specs declare the features \['extra', 'nested/a', 'state'\]"),
+    ({'state': np.zeros(1, np.float32), 'nested': {'b': np.zeros(1)}}, None,
+     r"hold \['nested/b'\]"),
+    ({'state': np.zeros(1, np.float32)}, {'reward': 1.0},
+     "hold \\['reward'\\], which no spec declares; the encoder has no "
+     'label_spec'),
+])
+def test_keys_that_no_spec_declares_are_errors(features, labels, match):
+  spec = _struct(
+      state=Spec((1,), tf.float32, name='s'),
+      extra=Spec((1,), tf.float32, name='e', is_optional=True))
+  spec['nested/a'] = Spec((1,), tf.float32, name='a', is_optional=True)
+  with pytest.raises(ValueError, match=match):
+    encoding.ExampleEncoder(spec).encode(features, labels)
+
+
+def test_nested_and_flat_keys_of_declared_specs_are_accepted():
+  spec = specs.TensorSpecStruct({
+      'features/state': Spec((1,), tf.float32, name='s'),
+      'features/extra/a': Spec((1,), tf.float32, name='a', is_optional=True),
+  })
+  values = {'features': {'state': np.zeros(1, np.float32),
+                         'extra/a': None}}
+  record = encoding.encode_example(spec, values)
+  assert set(tf.train.Example.FromString(record).features.feature) == {'s'}
+
+
+def _state_example(values, kind='float_list'):
+  example = tf.train.Example()
+  getattr(example.features.feature['s'], kind).value.extend(values)
+  return example.SerializeToString()
+
+
+def test_check_serialized_accepts_records_that_parse():
+  spec = _struct(state=Spec((2,), tf.float32, name='s'))
+  encoder = encoding.ExampleEncoder(spec)
+  encoder.check_serialized(
+      [encoder.encode({'state': np.ones(2, np.float32)}),
+       _state_example([1.0, 2.0])])
+
+
+@pytest.mark.parametrize('record, match', [
+    (b'raw bytes', 'Record 1 is not a serialized Example'),
+    (tf.train.Example().SerializeToString(),
+     r"Record 1 has no feature 's', which the required spec 'state'"),
+    (_state_example([1, 2], 'int64_list'),
+     r"does not parse by the specs: Key: s, Index: 1\. Data types don't "
+     'match'),
+    (_state_example([1.0, 2.0, 3.0]),
+     r'Key: s, Index: 1\. Number of float values != expected'),
+])
+def test_check_serialized_rejects_records_that_do_not_parse(record, match):
+  spec = _struct(state=Spec((2,), tf.float32, name='s'))
+  with pytest.raises(ValueError, match=match):
+    encoding.ExampleEncoder(spec).check_serialized(
+        [_state_example([0.0, 0.0]), record])
+
+
+def test_check_serialized_checks_one_stream_of_several():
+  spec = _struct(
+      state=Spec((1,), tf.float32, name='s', dataset_key='robot'),
+      image=Spec((2, 2, 1), tf.uint8, name='i', data_format='png',
+                 dataset_key='camera'))
+  encoder = encoding.ExampleEncoder(spec)
+  encoder.check_serialized([_state_example([1.0])], 'robot')
+  with pytest.raises(ValueError, match="has no feature 'i'"):
+    encoder.check_serialized([_state_example([1.0])], 'camera')

@@ -1,6 +1,11 @@
 """TFRecordReplayWriter: files appear complete or not at all."""
 
+import collections
+import gc
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -47,12 +52,73 @@ def test_file_appears_only_when_closed(tmp_path):
   assert _read(path) == [b'a', b'b']
 
 
-def test_a_crashed_writer_leaves_only_a_temporary_file(tmp_path):
-  writer = replay_writer.TFRecordReplayWriter().open(
-      str(tmp_path / 'episode.tfrecord'))
-  writer.write(b'record')
-  del writer  # Never closed, as when the process dies.
-  assert tf.io.gfile.glob(str(tmp_path / '*.tfrecord')) == []
+def test_an_unclosed_writer_is_completed_when_collected(tmp_path):
+  path = str(tmp_path / 'episode.tfrecord')
+  writer = replay_writer.TFRecordReplayWriter().open(path)
+  writer.write([b'a', b'b'])
+  with pytest.warns(RuntimeWarning,
+                    match=r"episode.tfrecord' was never closed; completing "
+                    'it with its 2 records'):
+    del writer
+    gc.collect()
+  assert os.listdir(tmp_path) == ['episode.tfrecord']
+  assert _read(path) == [b'a', b'b']
+
+
+def _run_collector(directory, lines):
+  """Runs a collector script (after `writer = ...; writer.open(...)`)."""
+  script = '\n'.join([
+      'import os, signal',
+      'from t2r.data import replay_writer',
+      'writer = replay_writer.TFRecordReplayWriter(max_records_per_file=3)',
+      f'writer.open({str(directory / "replay.tfrecord")!r})',
+  ] + lines)
+  return subprocess.run(
+      [sys.executable, '-c', script], capture_output=True, text=True,
+      timeout=120, check=False,
+      env=dict(os.environ, CUDA_VISIBLE_DEVICES='', TF_CPP_MIN_LOG_LEVEL='2'))
+
+
+def test_a_process_that_exits_without_closing_loses_nothing(tmp_path):
+  result = _run_collector(tmp_path, [
+      'for i in range(5):', "  writer.write(b'%d' % i)"])
+  assert result.returncode == 0, result.stderr
+  assert "replay-00001.tfrecord' was never closed" in result.stderr
+  assert sorted(os.listdir(tmp_path)) == [
+      'replay-00000.tfrecord', 'replay-00001.tfrecord']
+  assert _read(str(tmp_path / 'replay-00001.tfrecord')) == [b'3', b'4']
+
+
+def test_a_killed_process_loses_only_its_current_small_file(tmp_path):
+  result = _run_collector(tmp_path, [
+      'for i in range(10):', "  writer.write(b'%d' % i)", 'writer.flush()',
+      'os.kill(os.getpid(), signal.SIGKILL)'])
+  assert result.returncode == -signal.SIGKILL, result.stderr
+  complete = sorted(tf.io.gfile.glob(str(tmp_path / '*.tfrecord')))
+  assert [_read(path) for path in complete] == [
+      [b'0', b'1', b'2'], [b'3', b'4', b'5'], [b'6', b'7', b'8']]
+  # Record 9 is in the hidden temporary file that no reader opens.
+  hidden = [name for name in os.listdir(tmp_path) if name.startswith('.')]
+  assert [name.startswith('.replay-00003.tfrecord.tmp-')
+          for name in hidden] == [True]
+
+
+def test_files_rotate_by_size(tmp_path):
+  writer = replay_writer.TFRecordReplayWriter(max_bytes_per_file=25)
+  with writer.open(str(tmp_path / 'replay.tfrecord')):
+    writer.write([b'x' * 10] * 5 + [b'y' * 30, b'z'])
+  # A file is completed once its records reach 25 bytes.
+  assert [[len(record) for record in _read(path)]
+          for path in writer.written_paths] == [[10, 10, 10], [10, 10, 30],
+                                                [1]]
+
+
+@pytest.mark.parametrize('limit', ['max_records_per_file',
+                                   'max_bytes_per_file'])
+@pytest.mark.parametrize('value', [0, -1, 2.5, True])
+def test_rotation_limits_must_be_positive_ints(limit, value):
+  with pytest.raises(ValueError, match=f'{limit} must be a positive int'):
+    replay_writer.TFRecordReplayWriter(**{limit: value})
 
 
 def test_reader_polling_the_directory_never_sees_a_partial_file(tmp_path):
@@ -164,16 +230,16 @@ def test_open_creates_the_directory(tmp_path):
 
 
 def test_values_need_a_spec(tmp_path):
-  writer = replay_writer.TFRecordReplayWriter().open(str(tmp_path / 'x'))
-  with pytest.raises(TypeError, match='no feature_spec'):
-    writer.write(_values(0))
+  with replay_writer.TFRecordReplayWriter().open(str(tmp_path / 'x')) as w:
+    with pytest.raises(TypeError, match='no feature_spec'):
+      w.write(_values(0))
 
 
 def test_values_are_checked_against_the_spec(tmp_path):
-  writer = replay_writer.TFRecordReplayWriter(feature_spec=_spec())
-  writer.open(str(tmp_path / 'x'))
-  with pytest.raises(ValueError, match=r"'state' \(name 'state'\)"):
-    writer.write({'state': np.zeros(3, np.float32), 'step': np.int64(0)})
+  with replay_writer.TFRecordReplayWriter(feature_spec=_spec()) as writer:
+    writer.open(str(tmp_path / 'x'))
+    with pytest.raises(ValueError, match=r"'state' \(name 'state'\)"):
+      writer.write({'state': np.zeros(3, np.float32), 'step': np.int64(0)})
 
 
 def test_write_before_open_fails(tmp_path):
@@ -204,3 +270,56 @@ def test_records_written_by_the_encoder_and_writer_agree(tmp_path):
     writer.open(path)
     writer.write(_values(5))
   assert _read(path) == [encoding.encode_example(_spec(), _values(5))]
+
+
+def test_a_failing_write_writes_none_of_its_records(tmp_path):
+  path = str(tmp_path / 'e.tfrecord')
+  bad = {'state': np.zeros(3, np.float32), 'step': np.int64(12)}
+  with replay_writer.TFRecordReplayWriter(feature_spec=_spec()) as writer:
+    writer.open(path)
+    writer.write(_values(9))
+    with pytest.raises(
+        ValueError, match=r'record 2 of the 4 given: Spec .*state.* expects '
+        r'\(2,\) float32 but got \(3,\).* Nothing of this call was written'):
+      writer.write([_values(10), _values(11), bad, _values(13)])
+    writer.write([_values(10), _values(11), _values(12), _values(13)])  # Retry.
+  features, _ = parsing.create_parse_tf_example_fn(_spec())(_read(path))
+  np.testing.assert_array_equal(features.step.numpy(), [9, 10, 11, 12, 13])
+
+
+def test_a_misspelt_optional_key_is_an_error(tmp_path):
+  spec = _spec()
+  spec['extra'] = Spec((1,), tf.float32, name='extra', is_optional=True)
+  with replay_writer.TFRecordReplayWriter(feature_spec=spec) as writer:
+    writer.open(str(tmp_path / 'e.tfrecord'))
+    with pytest.raises(ValueError,
+                       match=r"hold \['extar'\], which no spec declares; "
+                       r"the specs declare the features \['extra', 'state', "
+                       r"'step'\]"):
+      writer.write(dict(_values(0), extar=np.zeros(1, np.float32)))
+
+
+def test_namedtuples_of_values_are_features(tmp_path):
+  transition = collections.namedtuple('Transition', ['state', 'step'])
+  path = str(tmp_path / 'e.tfrecord')
+  with replay_writer.TFRecordReplayWriter(feature_spec=_spec()) as writer:
+    writer.open(path)
+    writer.write(transition(**_values(4)))
+  assert _read(path) == [encoding.encode_example(_spec(), _values(4))]
+
+
+def test_a_spec_configured_writer_checks_serialized_records(tmp_path):
+  path = str(tmp_path / 'e.tfrecord')
+  good = encoding.encode_example(_spec(), _values(1))
+  with replay_writer.TFRecordReplayWriter(feature_spec=_spec()) as writer:
+    writer.open(path)
+    writer.write([tf.train.Example.FromString(good), good])
+    with pytest.raises(ValueError,
+                       match=r"Record 1 has no feature 'state', which the "
+                       'required spec .* nothing of this call was written'):
+      writer.write([good, tf.train.Example()])
+    with pytest.raises(ValueError, match='Record 0 is not a serialized '
+                       'Example'):
+      writer.write(b'arbitrary bytes')
+  features, _ = parsing.create_parse_tf_example_fn(_spec())(_read(path))
+  np.testing.assert_array_equal(features.step.numpy(), [1, 1])

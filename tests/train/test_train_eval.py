@@ -12,6 +12,7 @@ import tensorflow as tf
 import tf_keras
 
 from t2r import train
+from t2r.data import multi_eval_input_generator
 from t2r.data import record_input_generator
 from t2r.data import synthetic_input_generators
 from t2r.export import default_export_generator
@@ -370,3 +371,87 @@ def test_export_generator_exports_every_checkpoint_keeping_the_newest(
   finally:
     gin.clear_config()
   assert sorted(os.listdir(tmp_path / 'export')) == ['20', '30']
+
+
+# Several named eval sets (MultiEvalRecordInputGenerator).
+
+
+@pytest.fixture
+def multi_eval_generator(tmp_path):
+  """Eval sets 'seen' and 'novel' of LinearModel records (another marker)."""
+  seen = str(tmp_path / 'seen.tfrecord')
+  novel = str(tmp_path / 'novel.tfrecord')
+  tiny_model.write_linear_records(seen, 16, marker=0.0, seed=1)
+  tiny_model.write_linear_records(novel, 16, marker=5.0, seed=2)
+  return multi_eval_input_generator.MultiEvalRecordInputGenerator(
+      eval_map={'seen': seen, 'novel': novel}, batch_size=8)
+
+
+def _train_linear_model(model_dir, max_train_steps, input_generator_eval,
+                        with_training=True):
+  gin.clear_config()
+  try:
+    return train.train_eval_model(
+        t2r_model=tiny_model.LinearModel,
+        input_generator_train=(
+            synthetic_input_generators.GeneratorInputGenerator(
+                generator_fn=tiny_model.linear_batches, batch_size=8)
+            if with_training else None),
+        input_generator_eval=input_generator_eval,
+        max_train_steps=max_train_steps, model_dir=str(model_dir),
+        save_checkpoints_steps=2, eval_steps=1, eval_timeout_secs=10,
+        show_progress=False)
+  finally:
+    gin.clear_config()
+
+
+def test_multi_eval_sets_are_summarized_under_eval_name(
+    tmp_path, multi_eval_generator):
+  model_dir = tmp_path / 'model'
+  result = _train_linear_model(model_dir, 4, multi_eval_generator)
+  for name in ('eval_seen', 'eval_novel'):
+    assert event_files.steps_by_tag(model_dir / name)['loss'] == [2, 4], name
+    assert event_files.scalars(model_dir / name, 'loss')[-1] == pytest.approx(
+        result[name]['loss'])
+  assert not (model_dir / 'eval').exists()
+  assert 'eval' not in result
+  assert result['eval_novel']['loss'] != result['eval_seen']['loss']
+
+
+def test_multi_eval_only_evaluates_each_set_of_the_checkpoint(
+    trained, tmp_path, multi_eval_generator):
+  model_dir = tmp_path / 'model'
+  shutil.copytree(trained[0], model_dir)
+  result = _train_linear_model(model_dir, 60, multi_eval_generator,
+                               with_training=False)
+  assert result['global_step'] == 60
+  for name in ('eval_seen', 'eval_novel'):
+    assert 'loss' in result[name]
+    assert event_files.steps_by_tag(model_dir / name)['loss'] == [60]
+
+
+def test_multi_eval_rerun_at_max_train_steps_reports_empty_sets(
+    trained, tmp_path, multi_eval_generator):
+  model_dir = tmp_path / 'model'
+  shutil.copytree(trained[0], model_dir)
+  assert _train_linear_model(model_dir, 60, multi_eval_generator) == {
+      'global_step': 60, 'train': {}, 'eval_seen': {}, 'eval_novel': {}}
+
+
+def test_a_rerun_removes_the_temporary_files_of_a_killed_run(tmp_path):
+  leftover = tmp_path / 'export' / ('temp-20-' + '0123abcd' * 4)
+  leftover.mkdir(parents=True)
+  (leftover / 'saved_model.pb').write_bytes(b'half')
+  old = 1_000_000_000  # Long before this run: not another job's export.
+  for path in (leftover / 'saved_model.pb', leftover):
+    os.utime(path, (old, old))
+  gin.clear_config()
+  try:
+    train.train_eval_model(
+        t2r_model=tiny_model.LinearModel,
+        input_generator_train=synthetic_input_generators.GeneratorInputGenerator(
+            generator_fn=tiny_model.linear_batches, batch_size=8),
+        max_train_steps=2, model_dir=str(tmp_path), seed=0)
+  finally:
+    gin.clear_config()
+  assert not leftover.exists()
