@@ -18,6 +18,8 @@ import math
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+from PIL import Image
+from PIL import ImageDraw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,3 +151,62 @@ def markdown_table(summaries: Sequence[SeedSummary], metric: str,
                  f'{summary.sd:.{digits}f} | {summary.worst:.{digits}f} '
                  f'({summary.worst_seed}) | {per_seed} | {target} |')
   return '\n'.join(lines)
+
+
+_ROW_HEIGHT = 44
+_LABEL_WIDTH = 150
+_PLOT_WIDTH = 560
+_MARGIN = 16
+
+
+def draw_summaries(summaries: Sequence[SeedSummary],
+                   metric: str) -> Image.Image:
+  """A dot plot: one row per summary, one dot per seed, mean and target.
+
+  Each row shows the seeds' values as dots on a shared axis from 0, the mean
+  as a vertical bar and the target (if any) as a red tick, so a seed that
+  misses is visible at a glance.
+
+  Example:
+    >>> draw_summaries(summaries, 'mean distance (m)').save('/tmp/seeds.png')
+
+  Args:
+    summaries: The rows.
+    metric: The axis label.
+
+  Returns:
+    An RGB PIL image.
+  """
+  top = 2 * _MARGIN + 14
+  height = top + _ROW_HEIGHT * len(summaries) + 2 * _MARGIN
+  width = _LABEL_WIDTH + _PLOT_WIDTH + 2 * _MARGIN
+  image = Image.new('RGB', (width, height), 'white')
+  draw = ImageDraw.Draw(image)
+  largest = max([max(s.values) for s in summaries] +
+                [s.target for s in summaries if s.target is not None])
+  scale = _PLOT_WIDTH / (1.1 * largest if largest > 0 else 1.0)
+  x0 = _LABEL_WIDTH + _MARGIN
+  draw.text((_MARGIN, _MARGIN),
+            f'{metric} over seeds (dots: seeds, bar: mean, red: target)',
+            fill='black')
+  for row, summary in enumerate(summaries):
+    y = top + row * _ROW_HEIGHT + _ROW_HEIGHT // 2
+    draw.text((_MARGIN, y - 6), summary.name, fill='black')
+    draw.line([(x0, y), (x0 + _PLOT_WIDTH, y)], fill=(200, 200, 200))
+    if summary.target is not None:
+      tx = x0 + summary.target * scale
+      draw.line([(tx, y - 14), (tx, y + 14)], fill=(214, 39, 40), width=2)
+    mx = x0 + summary.mean * scale
+    draw.line([(mx, y - 10), (mx, y + 10)], fill='black', width=3)
+    for value in summary.values:
+      vx = x0 + value * scale
+      draw.ellipse([(vx - 4, y - 4), (vx + 4, y + 4)], outline=(31, 119, 180),
+                   width=2)
+  axis_y = top + _ROW_HEIGHT * len(summaries) + 4
+  draw.line([(x0, axis_y), (x0 + _PLOT_WIDTH, axis_y)], fill='black')
+  for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
+    value = fraction * _PLOT_WIDTH / scale
+    tick = x0 + fraction * _PLOT_WIDTH
+    draw.line([(tick, axis_y), (tick, axis_y + 4)], fill='black')
+    draw.text((tick - 12, axis_y + 6), f'{value:.3g}', fill='black')
+  return image

@@ -8,8 +8,8 @@ Runs `python -m research.pose_env.quickstart --seed <s> --root_dir
 state carries over between seeds), then prints per policy the mean distance
 over seeds as mean ± sd and worst, and how many seeds reach the targets of
 issue 9 (regression < 0.04 m, CEM critic < 0.06 m). Writes
-`<root_dir>/seed_sweep.json` and `<root_dir>/seed_sweep.md` (the README
-table). A seed directory that already holds results.json is reused. Exits
+`<root_dir>/seed_sweep.json`, `<root_dir>/seed_sweep.md` (the README
+table) and `<root_dir>/seed_sweep.png` (one dot per seed). A seed directory that already holds results.json is reused. Exits
 non-zero if a seed's run fails or a policy misses its target on any seed.
 """
 
@@ -18,6 +18,7 @@ if __name__ == '__main__':
   from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
   quiet_logs.quiet_tensorflow_logs()
 
+import io
 import json
 import os
 import subprocess
@@ -115,11 +116,17 @@ def main(argv: Sequence[str]) -> int:
                   'summaries': [s.to_json() for s in summaries],
                   'total_seconds': [r['total_seconds'] for r in results]},
                  indent=2))
+  buffer = io.BytesIO()
+  seed_summary.draw_summaries(summaries, 'mean distance to the duck (m)').save(
+      buffer, format='PNG')
+  atomic_files.write_atomically(os.path.join(root_dir, 'seed_sweep.png'),
+                                buffer.getvalue())
   print(f'\nPose env over seeds {seeds} (mean distance to the duck, 100 '
         'held-out episodes per seed):')
   for summary in summaries:
     print(f'  {summary.name:<12} {summary.format()}')
-  print(f'Table: {os.path.join(root_dir, "seed_sweep.md")}', flush=True)
+  print(f'Table: {os.path.join(root_dir, "seed_sweep.md")}; picture: '
+        f'{os.path.join(root_dir, "seed_sweep.png")}.', flush=True)
   missed = [s.name for s in summaries if s.every_seed_meets_target is False]
   if missed:
     print(f'seed_sweep: {missed} missed the target on some seeds.',

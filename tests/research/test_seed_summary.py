@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 
 from research import seed_summary
@@ -54,3 +56,13 @@ def test_markdown_table_has_one_row_per_summary():
 def test_invalid_values_raise(values, seeds, match):
   with pytest.raises(ValueError, match=match):
     seed_summary.summarize('x', values, seeds=seeds)
+
+
+def test_draw_summaries_draws_one_row_per_summary():
+  image = seed_summary.draw_summaries(
+      [seed_summary.summarize('regression', [0.02, 0.03], target=0.04),
+       seed_summary.summarize('random', [0.6, 0.64])], 'distance (m)')
+  pixels = np.asarray(image)
+  assert image.mode == 'RGB' and image.size[1] > 2 * 44
+  red_target = np.all(pixels == (214, 39, 40), axis=-1)
+  assert red_target.any()
