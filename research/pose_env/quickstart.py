@@ -104,7 +104,7 @@ class QuickstartConfig:
   num_eval_episodes: int = 256
   num_test_episodes: int = 100
   max_train_steps: int = 3000
-  max_critic_steps: int = 3000
+  max_critic_steps: int = 5000
   skip_critic: bool = False
   seed: int = 0
   test_seed: int = 1_000_000
