@@ -182,8 +182,10 @@ def _train_stage(name: str, config_file: str, model_dir: str,
                             max_steps, bindings)
   what = (f'trained in {result.seconds:.1f} s' if result.seconds else
           'already trained; skipped')
+  evaluation = ', '.join(f'{metric} {value:.4g}'
+                         for metric, value in result.eval_metrics.items())
   _progress(f'{name}: global step {result.global_step}, {what}; eval '
-            f'{result.eval_metrics}; export {result.export_path}.')
+            f'{evaluation or "-"}; export {result.export_path}.')
   return result
 
 
