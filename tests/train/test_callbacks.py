@@ -83,7 +83,7 @@ def test_progress_logger_leaves_no_default_writer_after_fit(tmp_path):
 def test_progress_logger_logs_loss_every_n_steps(caplog):
   logger = callbacks.ProgressLogger(log_every_n_steps=2,
                                     summary_every_n_steps=100)
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger='absl'):
     tiny_keras.fit(tiny_keras.model(), [logger], steps_per_epoch=5, epochs=1)
   lines = [r.getMessage() for r in caplog.records
            if r.getMessage().startswith('step ')]

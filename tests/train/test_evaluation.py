@@ -54,7 +54,7 @@ def test_each_evaluate_records_its_own_first_batch(tmp_path):
 
 
 def test_evaluate_logs_the_step_and_metrics(caplog):
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger='absl'):
     evaluation.evaluate(_trained_model(2), tiny_keras.dataset(), steps=1,
                         writer=None)
   assert any(r.getMessage().startswith('eval at step 2: loss ')
@@ -209,7 +209,7 @@ def test_evaluate_checkpoints_on_sets_without_checkpoints_returns_empty_sets(
 def test_named_evaluations_log_their_name(caplog):
   evaluator = evaluation.PeriodicEvaluator(
       tiny_keras.dataset(), steps=1, every_n_steps=2, name='eval_novel')
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger='absl'):
     tiny_keras.fit(tiny_keras.model(), [evaluator], steps_per_epoch=2,
                    epochs=1)
   assert any(r.getMessage().startswith('eval_novel at step 2: loss ')
