@@ -1,58 +1,93 @@
 """Counts and logs the corrupt data an input pipeline skipped.
 
 With `skip_corrupt_records=True` an input generator drops unreadable records
-instead of failing; every skip is logged with the file it came from and
-counted here, so a job can report (or test) how much data it lost.
+instead of failing. Every skipped record, and every damaged part of a file,
+is printed to stderr with where it came from and why, and remembered here,
+so a job can report (or test) how much data it lost.
+
+The log is written by ops inside the tf.data graph (two hash tables), not by
+Python callbacks: a `tf.py_function` in an input pipeline can keep a failing
+process from exiting (when the pipeline is torn down at interpreter exit, a
+worker waiting inside the callback for the GIL never gets it, and the
+teardown waits for the worker forever).
 """
 
-import threading
+import sys
 from typing import List
 
-from absl import logging
+import tensorflow as tf
 
 
 class CorruptRecordLog:
-  """Thread-safe tally of skipped records and of files read incompletely.
+  """Tally of the records skipped and of the files read incompletely.
 
-  tf.data calls `record_skipped` / `file_truncated` from its worker threads
-  (through `tf.py_function`), only when something was skipped.
+  A record is identified by where it came from ('record 7 of
+  /data/a.tfrecord'), so a record that several epochs skip counts once.
 
   Example:
     >>> log = CorruptRecordLog()
-    >>> log.record_skipped('/data/a.tfrecord', "feature 'image': bad JPEG")
+    >>> log.record_skipped(tf.constant(['record 7 of /data/a.tfrecord']),
+    ...                    tf.constant(['feature `image` does not decode']))
     >>> log.skipped_records
     1
   """
 
   def __init__(self):
-    self._lock = threading.Lock()
-    self._skipped_records = 0
-    self._truncated_files = []
+    # 'record 7 of /data/a.tfrecord' -> 1.
+    self._skipped = tf.lookup.experimental.MutableHashTable(
+        tf.string, tf.int64, default_value=0)
+    # '/data/a.tfrecord' -> its unreadable bytes.
+    self._damaged_files = tf.lookup.experimental.MutableHashTable(
+        tf.string, tf.int64, default_value=0)
 
   @property
   def skipped_records(self) -> int:
-    """The number of records dropped because they could not be parsed."""
-    with self._lock:
-      return self._skipped_records
+    """The number of distinct records skipped because they were corrupt.
+
+    A damaged part of a file counts as one record: the records it held
+    cannot be told apart.
+    """
+    return int(self._skipped.size())
 
   @property
   def truncated_files(self) -> List[str]:
-    """Files whose unreadable tail was skipped (once per file and epoch)."""
-    with self._lock:
-      return list(self._truncated_files)
+    """The files with unreadable (damaged or cut off) parts, sorted."""
+    names, _ = self._damaged_files.export()
+    return sorted(name.decode() for name in names.numpy())
 
-  def record_skipped(self, filename: str, reason: str):
-    with self._lock:
-      self._skipped_records += 1
-      total = self._skipped_records
-    logging.warning(
-        'Skipped a corrupt record of %s (%d skipped so far): %s', filename,
-        total, reason)
+  def record_skipped(self, where: tf.Tensor,
+                     reasons: tf.Tensor) -> tf.Operation:
+    """Returns an op that logs and counts skipped records.
 
-  def file_truncated(self, filename: str, bytes_read: int, file_size: int):
-    with self._lock:
-      self._truncated_files.append(filename)
-    logging.warning(
-        'Skipped the unreadable rest of %s: only %d of its %d bytes could be '
-        'read as TFRecords (corrupt or truncated file).', filename, bytes_read,
-        file_size)
+    Args:
+      where: 1-D strings, where each record came from ('record 7 of
+        /data/a.tfrecord').
+      reasons: 1-D strings, why each was skipped.
+
+    Returns:
+      The op; it prints one line per record to stderr.
+    """
+    lines = tf.strings.join(['Skipped corrupt ', where, ': ', reasons,
+                             ' (skip_corrupt_records=True).'])
+    printed = tf.cond(
+        tf.size(lines) > 0,
+        lambda: tf.print(tf.strings.reduce_join(lines, separator='\n'),
+                         output_stream=sys.stderr),
+        tf.no_op)
+    inserted = self._skipped.insert(
+        where, tf.ones_like(where, dtype=tf.int64))
+    return tf.group(printed, inserted)
+
+  def file_damaged(self, filename: tf.Tensor,
+                   unreadable_bytes: tf.Tensor) -> tf.Operation:
+    """Returns an op that records a file's unreadable bytes (not logged).
+
+    The damaged parts themselves are logged and counted with
+    `record_skipped`.
+
+    Args:
+      filename: Scalar string.
+      unreadable_bytes: Scalar int64, the bytes of the file that could not
+        be read as records.
+    """
+    return self._damaged_files.insert(filename[None], unreadable_bytes[None])

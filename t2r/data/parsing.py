@@ -13,21 +13,38 @@ record of its files with `optional_names_present_in_record`). Called eagerly
 without it, the parse function looks at the batch it is given. An optional
 feature that is declared present but missing from some records parses as
 zeros (empty images decode to zeros).
+
+Records cannot crash the process: a traced parse validates the wire format
+of records that hold strings or images first (`record_guard`), and values
+that do not fit the spec's dtype (300 for uint8, 2**40 for int32, 1e6 for
+float16) are errors naming the feature, the value and the range, never
+wrapped values.
 """
 
 from typing import (AbstractSet, Any, Callable, Dict, FrozenSet, Mapping,
-                    Optional, Tuple)
+                    Optional, Tuple, Union)
 
 from google.protobuf import message as protobuf_message
 import tensorflow as tf
 
 from t2r import specs
 from t2r.data import image_decoding
+from t2r.data import record_guard
 from t2r.data import record_layout
 from t2r.specs import feature_dict
 
-ParseFn = Callable[[Any], Tuple[specs.TensorSpecStruct,
-                                Optional[specs.TensorSpecStruct]]]
+# parse_fn(serialized) -> features, or (features, labels) with a label spec.
+ParseFn = Callable[[Any], Union[specs.TensorSpecStruct,
+                                Tuple[specs.TensorSpecStruct,
+                                      specs.TensorSpecStruct]]]
+
+# The finite values a float dtype narrower than the records' float32 holds.
+_FLOAT_RANGES = {tf.float16: (-65504.0, 65504.0)}
+# Record int64 values that integer dtypes cannot hold wrap. (uint64 is
+# stored as its int64 bit pattern; bool takes any value as nonzero.)
+_UNCHECKED_INTEGERS = (tf.bool, tf.int64, tf.uint64)
+# How TensorFlow's parser reports a record it cannot read (then quoting it).
+_UNPARSABLE = 'Could not parse example input'
 
 
 def _record_names(record: bytes, is_sequence_example: bool,
@@ -154,6 +171,50 @@ def _densify_varlen(tensor: Any, spec: Any) -> tf.Tensor:
   return result
 
 
+def value_range(dtype: tf.DType) -> Optional[Tuple[float, float]]:
+  """The values of a record dtype that `dtype` holds; None: all of them."""
+  if dtype.is_integer and dtype not in _UNCHECKED_INTEGERS:
+    return dtype.min, dtype.max
+  return _FLOAT_RANGES.get(dtype)
+
+
+def _check_range(tensor: tf.Tensor, spec: Any, label: str) -> tf.Tensor:
+  """Fails unless every record value fits the spec's dtype; then casts.
+
+  A cast would wrap integers (300 becomes 44 in uint8) and overflow floats
+  (1e6 becomes inf in float16) silently; non-finite floats are kept.
+  """
+  bounds = value_range(spec.dtype)
+  if bounds is None:
+    return tf.cast(tensor, spec.dtype)
+  low, high = bounds
+  shape = tf.shape(tensor)
+  values = tf.reshape(tensor, [shape[0], tf.reduce_prod(shape[1:])])
+  finite = values if values.dtype.is_integer else tf.where(
+      tf.math.is_finite(values), values, tf.zeros_like(values))
+  outside = tf.logical_or(finite < tf.cast(low, values.dtype),
+                          finite > tf.cast(high, values.dtype))
+  fits = tf.logical_not(tf.reduce_any(outside))
+
+  def message():
+    record = tf.argmax(tf.reduce_any(outside, axis=1), output_type=tf.int64)
+    value = tf.boolean_mask(values[record], outside[record])[0]
+    effect = 'wrap' if spec.dtype.is_integer else 'become inf'
+    return tf.strings.join([
+        f'Feature {label.replace(chr(39), "`")} expects {spec.dtype.name} '
+        f'values in [{low:.15g}, {high:.15g}], but record ',
+        tf.strings.as_string(record), ' of the batch holds ',
+        tf.strings.as_string(value, shortest=True)
+        if values.dtype.is_floating else tf.strings.as_string(value),
+        f', which would {effect}. Fix the data, or declare a wider dtype in '
+        'the spec.'
+    ])
+
+  check = record_guard.require(fits, message)
+  with tf.control_dependencies([check] if check is not None else []):
+    return tf.cast(tensor, spec.dtype)
+
+
 def _to_spec_tensor(tensor: Any, spec: Any, label: str) -> tf.Tensor:
   """Turns one parsed record tensor into the tensor the spec declares."""
   is_varlen = spec.varlen_default_value is not None
@@ -164,13 +225,20 @@ def _to_spec_tensor(tensor: Any, spec: Any, label: str) -> tf.Tensor:
         tensor, spec, label,
         may_be_empty=spec.is_optional or spec.is_sequence or is_varlen)
   if tensor.dtype != spec.dtype:
-    tensor = tf.cast(tensor, spec.dtype)
+    tensor = _check_range(tensor, spec, label)
   return tensor
+
+
+def _reads_strings(specs_by_name: Mapping[str, Any]) -> bool:
+  """True if a spec reads a bytes_list (strings, encoded images)."""
+  return any(
+      specs.record_dtype(spec) == tf.string for spec in specs_by_name.values())
 
 
 def _parse_stream(
     serialized: tf.Tensor, layout: record_layout.StreamLayout,
-    present: Optional[AbstractSet[str]]
+    present: Optional[AbstractSet[str]], source_description: Optional[str],
+    check_wire_format: bool
 ) -> Tuple[Dict[str, tf.Tensor], Dict[str, tf.Tensor]]:
   """Parses one batch of one stream; returns (values, lengths) by name."""
   wanted = {
@@ -180,6 +248,39 @@ def _parse_stream(
   }
   if not wanted:
     return {}, {}
+  source = 'of the batch' + (f' of {source_description}'
+                             if source_description else '')
+  if layout.dataset_key:
+    source += f' (dataset_key `{layout.dataset_key}`)'
+  if tf.executing_eagerly():
+    # The records passed the protobuf parser (`_present_names`), which
+    # accepts fields that TensorFlow's rejects with the raw bytes as the
+    # message (which Python may not even decode).
+    try:
+      return _parse_checked_stream(serialized, layout, wanted)
+    except (UnicodeDecodeError, tf.errors.InvalidArgumentError) as e:
+      if not isinstance(e, UnicodeDecodeError) and (
+          _UNPARSABLE not in e.message):
+        raise
+      valid = record_guard.valid_records(serialized,
+                                         layout.is_sequence_example)
+      raise ValueError(
+          f'Record {int(tf.argmin(tf.cast(valid, tf.int32)))} {source} '
+          f'{record_guard.wire_format_problem(layout.is_sequence_example)}. '
+          'Rewrite or remove it, and check that the records are of the '
+          'specs.') from e
+  if check_wire_format and _reads_strings(wanted):
+    with tf.control_dependencies([record_guard.check_wire_format(
+        serialized, layout.is_sequence_example, source)]):
+      return _parse_checked_stream(serialized, layout, wanted)
+  return _parse_checked_stream(serialized, layout, wanted)
+
+
+def _parse_checked_stream(
+    serialized: tf.Tensor, layout: record_layout.StreamLayout,
+    wanted: Dict[str, Any]
+) -> Tuple[Dict[str, tf.Tensor], Dict[str, tf.Tensor]]:
+  """`_parse_stream` of records that cannot crash the parser."""
   if layout.is_sequence_example:
     context = {
         n: _io_feature(s) for n, s in wanted.items() if not s.is_sequence
@@ -263,7 +364,8 @@ def create_parse_tf_example_fn(
     feature_spec: Any,
     label_spec: Any = None,
     present_optional_names: Optional[AbstractSet[str]] = None,
-    source_description: Optional[str] = None) -> ParseFn:
+    source_description: Optional[str] = None,
+    check_wire_format: bool = True) -> ParseFn:
   """Returns a function parsing batches of serialized records by spec.
 
   Records are `tf.train.Example`s, or `tf.train.SequenceExample`s in a stream
@@ -284,26 +386,35 @@ def create_parse_tf_example_fn(
 
   Args:
     feature_spec: The feature spec structure.
-    label_spec: The label spec structure, or None (labels come out None).
-      Specs shared with `feature_spec` (same name) are parsed once.
+    label_spec: The label spec structure, or None (the function then returns
+      the features alone, as in Tensor2Robot). Specs shared with
+      `feature_spec` (same name) are parsed once.
     present_optional_names: The names of the optional specs the records
       hold (see `optional_names_present_in_record`); the others are left out
       of the output. None: an eager call decides from the batch it gets, a
       traced call assumes all present.
     source_description: Where the records come from (e.g. a file pattern),
       for error messages.
+    check_wire_format: Validate the records' wire format before a traced
+      parse of strings or images (`record_guard`). False only for records
+      checked already: a broken one would crash the process.
 
   Returns:
-    `parse_fn(serialized) -> (features, labels)`: `serialized` is a 1-D string
-    tensor of records, or `{dataset_key: 1-D strings}` when the specs use
-    several dataset keys; `features` and `labels` are flat
-    `specs.TensorSpecStruct`s keyed by spec path.
+    `parse_fn(serialized) -> (features, labels)`, or `-> features` when
+    `label_spec` is None: `serialized` is a 1-D string tensor of records, or
+    `{dataset_key: 1-D strings}` when the specs use several dataset keys;
+    `features` and `labels` are flat `specs.TensorSpecStruct`s keyed by spec
+    path.
 
-    Errors at call time: ValueError for a missing required feature (eager
-    calls; a traced map fails in the parse op with TensorFlow's message
-    naming the feature), `tf.errors.InvalidArgumentError` for an image that
-    decodes to a shape other than the spec's (naming the feature, the spec's
-    shape and the decoded one).
+    Errors at call time, a ValueError from an eager call and a
+    `tf.errors.InvalidArgumentError` from a traced one: a record that is no
+    serialized Example, or whose wire format would crash TensorFlow's parser
+    (naming its index in the batch); a missing required feature (a traced
+    call fails in the parse op, with TensorFlow's message naming the
+    feature); a value out of the spec dtype's range (naming the feature, the
+    value and the range). An InvalidArgumentError for an image that decodes
+    to a shape other than the spec's (naming the feature, the spec's shape
+    and the decoded one).
 
   Raises:
     ValueError: If specs sharing a name differ, or a shape is not fully
@@ -328,13 +439,14 @@ def create_parse_tf_example_fn(
                                   source_description)
         if present is None:
           present = in_batch
-      stream_values, stream_lengths = _parse_stream(strings, layouts[key],
-                                                    present)
+      stream_values, stream_lengths = _parse_stream(
+          strings, layouts[key], present, source_description,
+          check_wire_format)
       values.update({(key, name): v for name, v in stream_values.items()})
       lengths.update({(key, name): v for name, v in stream_lengths.items()})
     features = _pack(flat_specs[0][1], values, lengths)
-    labels = _pack(flat_specs[1][1], values, lengths) if len(
-        flat_specs) > 1 else None
-    return features, labels
+    if len(flat_specs) == 1:
+      return features
+    return features, _pack(flat_specs[1][1], values, lengths)
 
   return parse_fn

@@ -4,14 +4,16 @@
   -> shuffle + repeat -> batch serialized records -> parse + decode (one
   batched parse per batch) -> preprocess(mode) -> prefetch
 
-Records carry their file name through the pipeline, so a corrupt record or an
-undecodable image fails naming its file and feature (or is skipped and
-counted with `skip_corrupt_records=True`); the checks cost the fast path a
-few percent of CPU at most (see benchmarks/input_pipeline.py).
+Records carry where they came from ('record 7 of /data/a.tfrecord') through
+the pipeline, so a damaged file, a corrupt record or an undecodable image
+fails naming its file, record and feature (or is skipped and counted with
+`skip_corrupt_records=True`); the checks cost the fast path a few percent of
+CPU at most (see benchmarks/input_pipeline.py). No stage calls back into
+Python, so a failing job always exits (see `corrupt_record_log`).
 """
 
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from absl import logging
 import gin
@@ -27,6 +29,10 @@ from t2r.data import record_reading
 from t2r.modes import ModeKeys
 
 _COMPRESSION_TYPES = (None, '', 'GZIP', 'ZLIB')
+# Files an error message lists by name.
+_FILES_SHOWN = 5
+# Records skip mode reads at most to find a good one for the optional specs.
+_RECORDS_PROBED = 1000
 
 
 def _num_cpus() -> int:
@@ -34,20 +40,38 @@ def _num_cpus() -> int:
       os, 'sched_getaffinity') else os.cpu_count() or 2)
 
 
-def _first_record(filenames: List[str], compression_type: str,
-                  skip_corrupt: bool) -> Tuple[Optional[bytes], Optional[str]]:
-  """The first record of the first non-empty file, with that file's name."""
+def _records_in_order(filenames: List[str], compression_type: str,
+                      skip_corrupt: bool) -> Iterator[Tuple[bytes, str]]:
+  """Yields (record, file name) in file order, eagerly.
+
+  Raises:
+    ValueError: For a damaged file (unless skip_corrupt: its rest is
+      skipped).
+  """
   for filename in filenames:
-    dataset = tf.data.TFRecordDataset(filename, compression_type)
     try:
-      for record in dataset.take(1):
-        return record.numpy(), filename
+      for record in tf.data.TFRecordDataset(filename, compression_type):
+        yield record.numpy(), filename
     except tf.errors.DataLossError as e:
       if not skip_corrupt:
         raise ValueError(
-            f'The first record of {filename} is corrupt ({e.message}); rewrite '
-            'or remove the file, or pass skip_corrupt_records=True.') from e
-  return None, None
+            f'{filename} is corrupt ({e.message}); rewrite or remove the '
+            'file, or pass skip_corrupt_records=True.') from e
+
+
+def _no_records_error(patterns: str, filenames: List[str],
+                      skip_corrupt: bool) -> ValueError:
+  """The error for a stream whose files hold no record."""
+  shown = ', '.join(f'{name} ({tf.io.gfile.stat(name).length} bytes)'
+                    for name in filenames[:_FILES_SHOWN])
+  if len(filenames) > _FILES_SHOWN:
+    shown += f' and {len(filenames) - _FILES_SHOWN} more'
+  readable = ' readable' if skip_corrupt else ''
+  return ValueError(
+      f'File pattern {patterns!r} matches {len(filenames)} file(s), but none '
+      f'holds a{readable} record: {shown}. The dataset would be empty. Check '
+      'that the files were written completely (a writer that died leaves '
+      'empty files) and that the pattern names the right files.')
 
 
 @gin.configurable
@@ -72,9 +96,11 @@ class DefaultRecordInputGenerator(
   files are then not shuffled (the zipped records still are).
 
   Bad data: a damaged or truncated TFRecord file, or a record that does not
-  parse or decode (e.g. a broken JPEG), fails the iteration (also inside
+  parse or decode (a broken wire format, a missing feature, a value out of
+  the dtype's range, a broken JPEG), fails the iteration (also inside
   tf-keras `fit`) with a `tf.errors.InvalidArgumentError` naming the file,
-  and for records the feature and TensorFlow's reason.
+  and for records the record's index, the feature and the reason. Files
+  that hold no record at all fail at once, in `create_dataset`.
 
   Args:
     file_patterns: Comma-separated globs (optionally 'tfrecord:'-prefixed),
@@ -96,13 +122,15 @@ class DefaultRecordInputGenerator(
     compression_type: 'GZIP', 'ZLIB', '' (none) or None (detect GZIP from the
       first file's magic bytes).
     read_buffer_size_bytes: Read buffer per file; None uses TensorFlow's.
-    skip_corrupt_records: Skip (and log, see `skipped_records`) records that
-      cannot be read or parsed instead of failing. Batches that held a bad
-      record come out smaller, so the batch dimension is not static.
+    skip_corrupt_records: Skip (and log to stderr, see `skipped_records`)
+      records that cannot be read or parsed instead of failing; the readable
+      records of a damaged file are kept. Batches that held a bad record come
+      out smaller, so the batch dimension is not static.
 
   Raises:
     ValueError: For invalid arguments (both or neither of file_patterns and
-      dataset_map, a non-positive buffer size, an unknown compression).
+      dataset_map, a non-positive buffer size, an unknown compression); from
+      `create_dataset`, for a pattern whose files hold no record.
   """
 
   def __init__(self,
@@ -150,12 +178,15 @@ class DefaultRecordInputGenerator(
 
   @property
   def skipped_records(self) -> int:
-    """Records skipped as corrupt so far (`skip_corrupt_records=True`)."""
+    """Distinct records skipped as corrupt so far (`skip_corrupt_records`).
+
+    A damaged part of a file counts as one record.
+    """
     return self._corrupt_log.skipped_records
 
   @property
   def truncated_files(self) -> List[str]:
-    """Files whose unreadable tail was skipped so far."""
+    """Files with unreadable (damaged or cut off) parts found so far."""
     return self._corrupt_log.truncated_files
 
   def _is_deterministic(self, mode: str) -> bool:
@@ -183,16 +214,35 @@ class DefaultRecordInputGenerator(
     return filenames
 
   def _present_optional_names(self, filenames_by_stream, compression) -> set:
-    """Which optional specs the records hold, from each stream's 1st record."""
+    """Which optional specs the records hold, from each stream's 1st record.
+
+    With skip_corrupt_records, from its first record that parses.
+
+    Raises:
+      ValueError: If a stream's files hold no record (an empty dataset would
+        fail much later, in tf-keras, without naming a file), or its first
+        record (with skip_corrupt_records: its first 1000) is corrupt.
+    """
     present = set()
     for key, filenames in filenames_by_stream.items():
-      record, filename = _first_record(filenames, compression[key],
-                                       self._skip_corrupt_records)
-      if record is None:
-        continue  # Only empty files: the pipeline yields nothing anyway.
-      present |= parsing.optional_names_present_in_record(
-          record, self._feature_spec, self._label_spec, dataset_key=key,
-          source_description=filename)
+      probed = 0
+      for record, filename in _records_in_order(filenames, compression[key],
+                                                self._skip_corrupt_records):
+        try:
+          present |= parsing.optional_names_present_in_record(
+              record, self._feature_spec, self._label_spec, dataset_key=key,
+              source_description=filename)
+          break
+        except ValueError:
+          # Skip mode decides from the first good record.
+          probed += 1
+          if not self._skip_corrupt_records or probed == _RECORDS_PROBED:
+            raise
+      else:
+        patterns = (self._file_patterns if key is None else
+                    f'{self._dataset_map[key]} (dataset_key {key!r})')
+        raise _no_records_error(patterns, filenames,
+                                self._skip_corrupt_records)
     return present
 
   def _create_dataset(self, mode, batch_size, input_context):
@@ -210,7 +260,7 @@ class DefaultRecordInputGenerator(
       self, filenames_by_stream: Dict[Optional[str], List[str]], mode: str,
       input_context: Optional[tf.distribute.InputContext]
   ) -> Tuple[tf.data.Dataset, set]:
-    """Shuffled (in TRAIN) (record, filename) pairs and the optional names.
+    """Shuffled (in TRAIN) (record, where) pairs and the optional names.
 
     Args:
       filenames_by_stream: Files per dataset key (None: a single stream).
@@ -218,9 +268,13 @@ class DefaultRecordInputGenerator(
       input_context: The distribution input context, or None.
 
     Returns:
-      `(records, present)`: a dataset of `(serialized, filename)` pairs
-      (`{dataset_key: ...}` dicts for several streams), one pass over the
-      files; and the names of the optional specs the records hold.
+      `(records, present)`: a dataset of `(serialized, where)` pairs (`where`
+      as in 'record 7 of /data/a.tfrecord'; `{dataset_key: ...}` dicts for
+      several streams), one pass over the files; and the names of the
+      optional specs the records hold.
+
+    Raises:
+      ValueError: If a stream's files hold no record.
     """
     compression = {
         key: (self._compression_type if self._compression_type is not None
@@ -257,7 +311,7 @@ class DefaultRecordInputGenerator(
 
   def _parse(self, batches: tf.data.Dataset, present: set,
              mode: str) -> tf.data.Dataset:
-    """Parses batches of (serialized, filenames) into (features, labels)."""
+    """Parses batches of (serialized, where) into (features, labels)."""
     deterministic = self._is_deterministic(mode)
     parse_fn = parsing.create_parse_tf_example_fn(
         self._feature_spec, self._label_spec, present_optional_names=present)
@@ -273,7 +327,7 @@ class DefaultRecordInputGenerator(
   def _read_stream(self, filenames: List[str], compression_type: str,
                    shuffle_files: bool, deterministic: bool,
                    input_context: Optional[tf.distribute.InputContext]):
-    """(record, filename) pairs of one stream, read by a parallel interleave."""
+    """(record, where) pairs of one stream, read by a parallel interleave."""
     sizes = record_reading.file_sizes(filenames, compression_type)
     files = tf.data.Dataset.from_tensor_slices(
         (tf.constant(filenames, tf.string), tf.constant(sizes, tf.int64)))
@@ -292,6 +346,8 @@ class DefaultRecordInputGenerator(
       files = files.shuffle(len(filenames), seed=self._seed,
                             reshuffle_each_iteration=True)
 
+    # Plain TensorFlow code: autograph would only slow down tracing.
+    @tf.autograph.experimental.do_not_convert
     def read(filename, size):
       return record_reading.read_records_with_filenames(
           filename, size, compression_type, self._read_buffer_size_bytes,

@@ -275,9 +275,7 @@ def serialized_to_parsed(
         dataset, feature_spec, label_spec)
   parse_fn = parsing.create_parse_tf_example_fn(
       feature_spec, label_spec, present_optional_names=present_optional_names)
-  if label_spec is None:
-    return dataset.map(lambda serialized: parse_fn(serialized)[0],
-                       num_parallel_calls=num_parallel_calls)
+  # Without a label spec the parse function returns the features alone.
   return dataset.map(parse_fn, num_parallel_calls=num_parallel_calls)
 
 

@@ -4,7 +4,9 @@
 spec name (TensorFlow turns characters such as '/' into '_' in the input key;
 the TensorSpec keeps the spec name, which is how predictors match inputs to
 specs). `serving_tf_example` takes serialized `tf.train.Example`s, one string
-vector per dataset key, parsed by the same spec parser as training data.
+vector per dataset key, parsed by the same spec parser as training data, so a
+damaged record is rejected with an InvalidArgumentError naming its index in
+the batch (and cannot crash the serving process, see `t2r.data.record_guard`).
 Both preprocess in PREDICT mode, run the model and return its export outputs.
 """
 
@@ -66,7 +68,8 @@ class DefaultExportGenerator(abstract_export_generator.AbstractExportGenerator):
     """Returns the `serving_tf_example` concrete function (records)."""
     required = self.required_feature_spec
     parse_fn = parsing.create_parse_tf_example_fn(
-        required, present_optional_names=frozenset())
+        required, present_optional_names=frozenset(),
+        source_description=f'the {SERVING_TF_EXAMPLE} input')
     keys = specs.dataset_keys(required)
     signature = {
         example_input_name(key): tf.TensorSpec([None], tf.string,
@@ -80,7 +83,7 @@ class DefaultExportGenerator(abstract_export_generator.AbstractExportGenerator):
         serialized = examples[example_input_name(keys[0])]
       else:
         serialized = {key: examples[example_input_name(key)] for key in keys}
-      features, _ = parse_fn(serialized)
+      features = parse_fn(serialized)
       return abstract_export_generator.predict_outputs(t2r_model, features)
 
     return serve_examples.get_concrete_function()

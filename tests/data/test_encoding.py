@@ -19,7 +19,9 @@ def _round_trip(spec, features_list, label_spec=None, labels_list=None):
       encoder.encode(features, labels)
       for features, labels in zip(features_list, labels_list)
   ]
-  return parsing.create_parse_tf_example_fn(spec, label_spec)(records)
+  parsed = parsing.create_parse_tf_example_fn(spec, label_spec)(records)
+  # Without a label spec the parse function returns the features alone.
+  return parsed if label_spec is not None else (parsed, None)
 
 
 def _struct(**entries):
@@ -104,7 +106,7 @@ def test_stack_of_images_round_trips_as_several_strings():
   record = encoding.encode_example(spec, {'views': pixels})
   stored = tf.train.Example.FromString(record).features.feature['views']
   assert len(stored.bytes_list.value) == 3
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record, record])
+  features = parsing.create_parse_tf_example_fn(spec)([record, record])
   np.testing.assert_array_equal(features.views.numpy(),
                                 np.stack([pixels, pixels]))
 
@@ -125,7 +127,7 @@ def test_sequence_example_round_trip_pads_to_the_longest_sequence():
   encoder = encoding.ExampleEncoder(spec)
   records = [encoder.encode(episode) for episode in episodes]
   tf.train.SequenceExample.FromString(records[0])  # The stored record type.
-  features, _ = parsing.create_parse_tf_example_fn(spec)(records)
+  features = parsing.create_parse_tf_example_fn(spec)(records)
 
   assert list(features.keys()) == [
       'goal', 'action', 'action_length', 'image', 'image_length'
@@ -146,7 +148,7 @@ def test_declared_length_specs_are_computed_not_read():
   spec = specs.add_sequence_length_specs(
       _struct(action=Spec((1,), tf.int64, name='a', is_sequence=True)))
   record = encoding.encode_example(spec, {'action': np.ones((2, 1), np.int64)})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   assert list(features.keys()) == ['action', 'action_length']
   np.testing.assert_array_equal(features.action_length.numpy(), [2])
 
@@ -160,7 +162,7 @@ def test_varlen_numbers_are_padded_or_clipped(given, expected):
   spec = _struct(items=Spec((4,), tf.int32, varlen_default_value=-1))
   record = encoding.encode_example(spec,
                                    {'items': np.array(given, np.int32)})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   assert features['items'].dtype == tf.int32
   np.testing.assert_array_equal(features['items'].numpy()[0], expected)
 
@@ -169,7 +171,7 @@ def test_varlen_accepts_a_python_list():
   spec = _struct(items=Spec((3,), tf.float32, varlen_default_value=0.5))
   record = encoding.encode_example(spec, {'items': [1.0]})
   other = encoding.encode_example(spec, {'items': [1, 2, 3, 4]})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record, other])
+  features = parsing.create_parse_tf_example_fn(spec)([record, other])
   np.testing.assert_array_equal(features['items'].numpy(),
                                 [[1.0, 0.5, 0.5], [1.0, 2.0, 3.0]])
 
@@ -182,7 +184,7 @@ def test_varlen_images_are_padded_with_zero_images_or_clipped(count):
   pixels = (np.arange(count, dtype=np.uint8) + 1)[:, None, None, None] * \
       np.ones((count, 2, 2, 1), np.uint8)
   record = encoding.encode_example(spec, {'frames': pixels})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   frames = features.frames.numpy()[0]
   assert frames.shape == (3, 2, 2, 1)
   kept = min(count, 3)
@@ -196,7 +198,7 @@ def test_varlen_sequence_feature_is_padded_per_timestep():
   encoder = encoding.ExampleEncoder(spec)
   first = encoder.encode({'items': [[1], [2, 3, 4]]})
   second = encoder.encode({'items': [[5]]})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([first, second])
+  features = parsing.create_parse_tf_example_fn(spec)([first, second])
   np.testing.assert_array_equal(features['items'].numpy(),
                                 [[[1, 9], [2, 3]], [[5, 9], [9, 9]]])
   np.testing.assert_array_equal(features.items_length.numpy(), [2, 1])
@@ -215,7 +217,7 @@ def test_multi_dataset_specs_encode_and_parse_one_stream_per_key():
   assert set(records) == {'robot', 'human'}
   assert 'label' not in tf.train.Example.FromString(
       records['robot']).features.feature
-  features, _ = parsing.create_parse_tf_example_fn(spec)(
+  features = parsing.create_parse_tf_example_fn(spec)(
       {key: [record] for key, record in records.items()})
   np.testing.assert_array_equal(features.state.numpy(), [[2.5]])
   np.testing.assert_array_equal(features.label.numpy(), [7])
@@ -284,7 +286,7 @@ def test_varlen_image_sequence_pads_images_per_timestep():
   one, two = np.full((1, 2, 2, 1), 1, np.uint8), np.full((2, 2, 2, 1), 2,
                                                           np.uint8)
   record = encoding.encode_example(spec, {'frames': [one, two]})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   frames = features.frames.numpy()
   assert frames.shape == (1, 2, 2, 2, 2, 1)
   np.testing.assert_array_equal(frames[0, :, :, 0, 0, 0], [[1, 0], [2, 2]])

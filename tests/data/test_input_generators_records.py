@@ -5,6 +5,8 @@ t2r encoder) into real TFRecord files: 8x8 JPEG images, a float id `x` that
 tells which file and record a row came from, and a label `y`.
 """
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,7 +15,7 @@ import tf_keras
 from t2r import specs
 from t2r.data import record_input_generator
 from t2r.modes import ModeKeys
-import record_files
+import subprocess_runs
 
 DefaultRecordInputGenerator = record_input_generator.DefaultRecordInputGenerator
 
@@ -229,7 +231,9 @@ def test_tf_keras_fit_reports_the_file_of_a_bad_record(tmp_path):
       [tf_keras.layers.Flatten(), tf_keras.layers.Dense(1)])
   model.compile(optimizer='sgd', loss='mse')
   with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r"bad-image\.tfrecord.*'image'"):
+                     match=r'Could not parse record [0-3] of .*bad-image'
+                     r'\.tfrecord.*feature `image` \(name `image`\) does '
+                     'not decode'):
     model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)
 
 
@@ -252,13 +256,102 @@ def test_skip_mode_skips_and_counts_bad_records(tmp_path, batch_size):
 
 def test_skip_mode_skips_the_unreadable_rest_of_a_file(tmp_path):
   files = _write_files(tmp_path, num_files=2)
-  bad = record_files.corrupt_copy(files[1],
-                                  tmp_path / 'data-broken.tfrecord')
+  bad = tmp_path / 'data-broken.tfrecord'
+  data = open(files[1], 'rb').read()
+  bad.write_bytes(data[:int(0.7 * len(data))])
   generator = _generator(file_patterns=f'{files[0]},{bad}', num_epochs=1,
                          skip_corrupt_records=True)
   ids = _ids(generator.create_dataset(ModeKeys.EVAL))
-  assert set(range(_RECORDS_PER_FILE)) <= set(ids)
-  assert generator.truncated_files == [bad]
+  # Every readable record is kept; the one cut off is counted.
+  readable = tf.data.TFRecordDataset(str(bad)).ignore_errors()
+  assert sorted(ids) == list(range(_RECORDS_PER_FILE)) + list(
+      range(100, 100 + len(list(readable))))
+  assert generator.skipped_records == 1
+  assert generator.truncated_files == [str(bad)]
+
+
+def test_skip_mode_keeps_the_records_before_junk(tmp_path):
+  path, = _write_files(tmp_path, num_files=1)
+  with open(path, 'ab') as f:
+    f.write(bytes(range(37)))
+  generator = _generator(file_patterns=path, num_epochs=1,
+                         skip_corrupt_records=True)
+  assert _ids(generator.create_dataset(ModeKeys.EVAL)) == list(
+      range(_RECORDS_PER_FILE))
+  assert generator.skipped_records == 1
+
+
+def test_skip_mode_reads_the_optional_specs_from_a_good_record(tmp_path):
+  path = _write(tmp_path / 'a.tfrecord', [b'\xff\xff\xff'] + [
+      _example(float(i), extra=True) for i in range(3)])
+  generator = _generator(optional_extra=True, file_patterns=path,
+                         num_epochs=1, skip_corrupt_records=True)
+  features, _ = next(iter(generator.create_dataset(ModeKeys.EVAL)))
+  assert 'extra' in features
+  assert generator.skipped_records == 1
+
+
+@pytest.mark.parametrize('skip_corrupt_records', [False, True])
+def test_files_without_records_fail_naming_pattern_and_files(
+    tmp_path, skip_corrupt_records):
+  empty = [_write(tmp_path / f'empty-{i}.tfrecord', []) for i in range(2)]
+  generator = _generator(file_patterns=f'{tmp_path}/empty-*',
+                         skip_corrupt_records=skip_corrupt_records)
+  with pytest.raises(
+      ValueError,
+      match=f"File pattern '{tmp_path}/empty-\\*' matches 2 file\\(s\\), "
+      f'but none holds a .*record: {empty[0]} \\(0 bytes\\), {empty[1]} '
+      r'\(0 bytes\)\. The dataset would be empty'):
+    generator.create_dataset(ModeKeys.TRAIN)
+
+
+def test_empty_files_beside_others_are_fine(tmp_path):
+  _write(tmp_path / 'data-0-empty.tfrecord', [])
+  _write_files(tmp_path, num_files=1)
+  generator = _generator(file_patterns=f'{tmp_path}/data-*', num_epochs=1)
+  assert _ids(generator.create_dataset(ModeKeys.EVAL)) == list(
+      range(_RECORDS_PER_FILE))
+
+
+@pytest.mark.parametrize('how', ['uncaught', 'caught'])
+def test_a_job_failing_on_a_bad_record_exits(tmp_path, how):
+  # Jobs used to print the error and then never exit: at interpreter exit
+  # the pipeline (kept alive by the error's traceback) was torn down while
+  # a worker waited for the GIL inside a tf.py_function of the parser. Many
+  # bad batches in flight (16 parallel ones) made that certain.
+  result = subprocess_runs.run_python(f'''
+      import sys
+      import tensorflow as tf
+      import test_input_generators_records as records
+      from t2r.data import record_input_generator
+      from t2r.modes import ModeKeys
+
+      record_input_generator._num_cpus = lambda: 16
+      # The label is `extra`, which records 5, 15, 25, ... lack.
+      path = records._write({str(tmp_path)!r} + '/data.tfrecord', [
+          records._example(float(i), extra=i % 10 != 5) for i in range(300)])
+      generator = records._generator(file_patterns=path, batch_size=32)
+      generator.set_label_specifications(records.specs.TensorSpecStruct(
+          y=records.specs.ExtendedTensorSpec((1,), tf.int64, name='extra')))
+      dataset = generator.create_dataset(ModeKeys.TRAIN)
+
+      def train():
+        iterator = iter(dataset)  # Kept alive by the traceback, as in fit.
+        while True:
+          next(iterator)
+
+      if {how!r} == 'uncaught':
+        train()
+      try:
+        train()
+      except tf.errors.InvalidArgumentError as error:
+        kept = error
+        print(error.message)
+      sys.exit(1)
+  ''', timeout_secs=120, returncode=1)
+  assert re.search(r'Could not parse record [0-9]*5 of .*data\.tfrecord '
+                   r'\([0-9]+ bad in its batch\): label `y` \(name `extra`\) '
+                   'is missing', result.stdout + result.stderr)
 
 
 def test_each_input_pipeline_reads_its_share(tmp_path):

@@ -61,7 +61,7 @@ def test_traced_map_has_static_shapes():
       image=_image_spec(), items=Spec((3,), tf.int64, varlen_default_value=0))
   parse_fn = parsing.create_parse_tf_example_fn(feature_spec)
   dataset = tf.data.Dataset.from_tensor_slices([b'']).batch(4).map(parse_fn)
-  features, _ = dataset.element_spec
+  features = dataset.element_spec
   assert features['image'].shape.as_list() == [None, 4, 6, 3]
   assert features['items'].shape.as_list() == [None, 3]
 
@@ -100,12 +100,38 @@ def test_serialized_records_must_be_a_batch(serialized):
     parse_fn(serialized)
 
 
+def test_without_a_label_spec_the_features_come_alone():
+  # As in Tensor2Robot: parse_fn(serialized) -> features.
+  spec = _struct(state=Spec((1,), tf.float32, name='s'))
+  record = encoding.encode_example(spec, {'state': np.ones(1, np.float32)})
+  features = parsing.create_parse_tf_example_fn(spec)([record])
+  assert isinstance(features, specs.TensorSpecStruct)
+  assert list(features.keys()) == ['state']
+  parse_fn = parsing.create_parse_tf_example_fn(spec, _struct())
+  features, labels = parse_fn([record])
+  assert list(labels.keys()) == []
+
+
 def test_garbage_records_are_reported_eagerly():
   parse_fn = parsing.create_parse_tf_example_fn(
       _struct(state=Spec((1,), tf.float32)), source_description='bad.tfrecord')
   with pytest.raises(ValueError,
                      match='Record 0 of bad.tfrecord is not a serialized'):
     parse_fn([b'\xff\xff\xff'])
+
+
+def test_records_the_tensorflow_parser_rejects_are_reported_eagerly():
+  spec = _struct(state=Spec((1,), tf.float32, name='s'))
+  record = encoding.encode_example(spec, {'state': np.ones(1, np.float32)})
+  # A field tf.train.Features does not have: the protobuf parser skips it,
+  # TensorFlow's fails with the raw bytes as its message.
+  features = tf.train.Example.FromString(record).features.SerializeToString()
+  features += bytes([8 << 3 | 5]) + b'\x00\xff\x00\xff'
+  damaged = b'\x0a' + bytes([len(features)]) + features
+  with pytest.raises(ValueError,
+                     match=r'Record 1 of the batch is not a valid serialized '
+                     r'tf\.train\.Example: .*or is not a field of'):
+    parsing.create_parse_tf_example_fn(spec)([record, damaged])
 
 
 # Optional and required features.
@@ -125,7 +151,7 @@ def test_optional_features_present_in_the_batch_are_parsed():
       'extra': np.array([1, 2], np.int32),
       'camera': _pixels(0)
   })
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   assert list(features.keys()) == ['state', 'extra', 'camera']
   np.testing.assert_array_equal(features.extra.numpy(), [[1, 2]])
 
@@ -133,7 +159,7 @@ def test_optional_features_present_in_the_batch_are_parsed():
 def test_optional_features_missing_from_the_batch_are_left_out():
   spec = _optional_spec()
   record = encoding.encode_example(spec, {'state': np.zeros(1, np.float32)})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   assert list(features.keys()) == ['state']
 
 
@@ -147,7 +173,7 @@ def test_present_optional_names_fix_the_output_structure_of_a_traced_map():
   assert present == {'e'}
   parse_fn = parsing.create_parse_tf_example_fn(
       spec, present_optional_names=present)
-  (features, _), = _map_over_batches(parse_fn, [record], batch_size=1)
+  features, = _map_over_batches(parse_fn, [record], batch_size=1)
   assert list(features.keys()) == ['state', 'extra']
 
 
@@ -160,7 +186,7 @@ def test_optional_feature_missing_from_some_records_parses_as_zeros():
   })
   without = encoding.encode_example(spec, {'state': np.zeros(1, np.float32)})
   parse_fn = parsing.create_parse_tf_example_fn(spec)
-  features, _ = parse_fn([with_optional, without])
+  features = parse_fn([with_optional, without])
   np.testing.assert_array_equal(features.extra.numpy(), [[1, 2], [0, 0]])
   assert features.camera.numpy()[0].min() > 150
   np.testing.assert_array_equal(features.camera.numpy()[1], 0)
@@ -170,7 +196,7 @@ def test_traced_map_without_present_names_assumes_all_present():
   spec = _optional_spec()
   record = encoding.encode_example(spec, {'state': np.ones(1, np.float32)})
   parse_fn = parsing.create_parse_tf_example_fn(spec)
-  (features, _), = _map_over_batches(parse_fn, [record], batch_size=1)
+  features, = _map_over_batches(parse_fn, [record], batch_size=1)
   assert list(features.keys()) == ['state', 'extra', 'camera']
   np.testing.assert_array_equal(features.camera.numpy(), 0)
 
@@ -234,7 +260,7 @@ def test_each_dataset_key_parses_its_own_stream():
       key: tf.data.Dataset.from_tensor_slices([record, record])
       for key, record in records.items()
   }).batch(2)
-  features, _ = next(iter(
+  features = next(iter(
       dataset.map(parsing.create_parse_tf_example_fn(spec))))
   np.testing.assert_array_equal(features.robot.numpy(), [[1.5], [1.5]])
   np.testing.assert_array_equal(features.sim.numpy(), [[3, 4], [3, 4]])
@@ -260,12 +286,66 @@ def test_missing_optional_sequence_feature_drops_its_length_too():
                  is_sequence=True, is_optional=True))
   record = encoding.encode_example(spec, {'action': np.zeros((2, 1),
                                                              np.float32)})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   assert list(features.keys()) == ['action', 'action_length']
 
 
 def test_plain_tensor_specs_are_parsed_by_their_name():
   spec = {'state': tf.TensorSpec((2,), tf.int32, name='s')}
   record = encoding.encode_example(spec, {'state': np.array([1, 2], np.int32)})
-  features, _ = parsing.create_parse_tf_example_fn(spec)([record])
+  features = parsing.create_parse_tf_example_fn(spec)([record])
   np.testing.assert_array_equal(features.state.numpy(), [[1, 2]])
+
+
+# Values out of the spec dtype's range.
+
+
+def _record_of(kind, values):
+  example = tf.train.Example()
+  getattr(example.features.feature['v'], kind).value.extend(values)
+  return example.SerializeToString()
+
+
+@pytest.mark.parametrize('dtype, kind, value, shown, bounds, effect', [
+    (tf.int32, 'int64_list', 2**40 + 5, '1099511627781',
+     r'\[-2147483648, 2147483647\]', 'wrap'),
+    (tf.uint8, 'int64_list', 300, '300', r'\[0, 255\]', 'wrap'),
+    (tf.int8, 'int64_list', -129, '-129', r'\[-128, 127\]', 'wrap'),
+    (tf.uint16, 'int64_list', -1, '-1', r'\[0, 65535\]', 'wrap'),
+    (tf.float16, 'float_list', 1e6, '1e\\+06', r'\[-65504, 65504\]',
+     'become inf'),
+])
+@pytest.mark.parametrize('traced', [False, True])
+def test_values_out_of_the_dtype_range_are_errors(dtype, kind, value, shown,
+                                                  bounds, effect, traced):
+  parse_fn = parsing.create_parse_tf_example_fn(
+      _struct(values=Spec((2,), dtype, name='v')))
+  records = [_record_of(kind, [1, 2]), _record_of(kind, [1, value])]
+  message = (f'Feature `values` \\(name `v`\\) expects {dtype.name} values '
+             f'in {bounds}, but record 1 of the batch holds {shown}, which '
+             f'would {effect}. Fix the data, or declare a wider dtype')
+  if traced:
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+      _map_over_batches(parse_fn, records, batch_size=2)
+  else:
+    with pytest.raises(ValueError, match=message):
+      parse_fn(records)
+
+
+def test_values_in_the_dtype_range_are_kept():
+  parse_fn = parsing.create_parse_tf_example_fn(_struct(
+      small=Spec((2,), tf.int8, name='s'),
+      half=Spec((3,), tf.float16, name='h'),
+      wide=Spec((1,), tf.uint64, name='w')))
+  example = tf.train.Example()
+  example.features.feature['s'].int64_list.value.extend([-128, 127])
+  example.features.feature['h'].float_list.value.extend(
+      [65504.0, -np.inf, np.nan])
+  # uint64 values beyond int64 are stored as their int64 bit pattern.
+  example.features.feature['w'].int64_list.value.append(-1)
+  features, = _map_over_batches(parse_fn, [example.SerializeToString()],
+                                batch_size=1)
+  np.testing.assert_array_equal(features.small.numpy(), [[-128, 127]])
+  np.testing.assert_array_equal(features.half.numpy(),
+                                [[65504.0, -np.inf, np.nan]])
+  assert features.wide.numpy()[0, 0] == 2**64 - 1

@@ -174,7 +174,7 @@ def test_gzip_round_trip(tmp_path):
   with open(path, 'rb') as f:
     assert f.read(2) == b'\x1f\x8b'  # gzip magic.
   records = _read(path, compression_type='GZIP')
-  features, _ = parsing.create_parse_tf_example_fn(_spec())(records)
+  features = parsing.create_parse_tf_example_fn(_spec())(records)
   np.testing.assert_array_equal(features.step.numpy(), [1, 2])
   np.testing.assert_array_equal(features.state.numpy(), [[1, 1], [2, 2]])
 
@@ -283,7 +283,7 @@ def test_a_failing_write_writes_none_of_its_records(tmp_path):
         r'\(2,\) float32 but got \(3,\).* Nothing of this call was written'):
       writer.write([_values(10), _values(11), bad, _values(13)])
     writer.write([_values(10), _values(11), _values(12), _values(13)])  # Retry.
-  features, _ = parsing.create_parse_tf_example_fn(_spec())(_read(path))
+  features = parsing.create_parse_tf_example_fn(_spec())(_read(path))
   np.testing.assert_array_equal(features.step.numpy(), [9, 10, 11, 12, 13])
 
 
@@ -321,5 +321,5 @@ def test_a_spec_configured_writer_checks_serialized_records(tmp_path):
     with pytest.raises(ValueError, match='Record 0 is not a serialized '
                        'Example'):
       writer.write(b'arbitrary bytes')
-  features, _ = parsing.create_parse_tf_example_fn(_spec())(_read(path))
+  features = parsing.create_parse_tf_example_fn(_spec())(_read(path))
   np.testing.assert_array_equal(features.step.numpy(), [1, 1])

@@ -42,6 +42,29 @@ print(json.dumps({
 '''
 
 
+_DAMAGED_RECORD_SCRIPT = r'''
+import sys
+import tensorflow as tf
+from t2r import specs
+from t2r.data import encoding
+export_dir = sys.argv[1]
+feature_spec = specs.filter_required_flat_tensor_spec(
+    specs.spec_structure_from_proto(
+        specs.read_t2r_assets(export_dir).feature_spec))
+values = specs.make_random_numpy(feature_spec, 1, seed=0)
+good, = encoding.ExampleEncoder(feature_spec).encode_by_dataset_key(
+    {path: value[0] for path, value in values.items()}).values()
+# Its bytes_list value declares 2**31 bytes but holds 3.
+damaged = bytes.fromhex('0a160a140a05696d616765120b0a090a8080808008616263')
+serve = tf.saved_model.load(export_dir).signatures['serving_tf_example']
+try:
+  serve(input_example_tensor=tf.constant([good, damaged]))
+except tf.errors.InvalidArgumentError as e:
+  print(e.message.split('assertion failed: ')[1].split(']')[0])
+print(sorted(serve(input_example_tensor=tf.constant([good]))))
+'''
+
+
 def _features(model, batch_size=3, seed=0):
   spec = specs.filter_required_flat_tensor_spec(
       model.preprocessor.get_in_feature_specification('infer'))
@@ -86,6 +109,22 @@ def test_fresh_process_without_model_code_gets_the_same_outputs(
   for name, value in expected.items():
     np.testing.assert_allclose(loaded['outputs'][name], value, rtol=1e-5,
                                atol=1e-6)
+
+
+def test_tf_example_signature_rejects_a_record_that_would_crash_it(
+    exported):
+  # In a fresh process: TensorFlow's parser segfaults on such a record.
+  model, path = exported
+  result = subprocess.run(
+      [sys.executable, '-c', _DAMAGED_RECORD_SCRIPT, path],
+      capture_output=True, text=True, timeout=120, check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  rejected, served = result.stdout.strip().splitlines()[-2:]
+  assert rejected.startswith(
+      '[Record 1 of the batch of the serving_tf_example input is not a valid '
+      'serialized tf.train.Example: its protobuf wire format is broken')
+  assert served == str(sorted(_model_outputs(model, _features(model))))
 
 
 def test_export_is_named_by_global_step_without_temp_leftovers(exported):
