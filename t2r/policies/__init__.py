@@ -16,6 +16,10 @@ from t2r.policies.exploration import EpsilonRandomPolicy
 from t2r.policies.exploration import OrnsteinUhlenbeckNoisePolicy
 from t2r.policies.exploration import PerEpisodeSwitchPolicy
 from t2r.policies.exploration import ScheduledGaussianNoisePolicy
+from t2r.policies.policies import BatchedPolicy
 from t2r.policies.policies import CEMPolicy
 from t2r.policies.policies import Policy
 from t2r.policies.policies import RegressionPolicy
+from t2r.policies.schedules import ConstantSchedule
+from t2r.policies.schedules import LinearSchedule
+from t2r.policies.schedules import PiecewiseSchedule

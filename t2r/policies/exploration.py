@@ -4,21 +4,32 @@
 a step explores (per episode for `PerEpisodeSwitchPolicy`); 0 is greedy.
 Every wrapper keeps actions inside the bounds. Every one takes a `seed`:
 wrappers built with the same seed around the same greedy policy take the
-same actions for the same observations (None: random).
+same actions for the same observations (None: random). With
+`sample_actions` (environments stepped together) the greedy policy is asked
+once for the whole batch and the per-episode state (noise, decisions) is
+kept per environment slot.
 """
 
 import abc
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import gin
 import numpy as np
 
 from t2r.policies import cem
+from t2r.policies import schedules
+from t2r.policies.policies import BatchedPolicy
 from t2r.policies.policies import Debug
 from t2r.policies.policies import Policy
+from t2r.policies.policies import check_slots
 
 
-class ExplorationWrapper(Policy):
+def _check_explore_prob(explore_prob: float):
+  if not 0.0 <= explore_prob <= 1.0:
+    raise ValueError(f'explore_prob must be in [0, 1], got {explore_prob}.')
+
+
+class ExplorationWrapper(BatchedPolicy):
   """A policy that perturbs the actions of another one.
 
   Args:
@@ -46,22 +57,26 @@ class ExplorationWrapper(Policy):
     return self._policy.global_step
 
   def _explores(self, explore_prob: float) -> bool:
-    if not 0.0 <= explore_prob <= 1.0:
-      raise ValueError(f'explore_prob must be in [0, 1], got {explore_prob}.')
     return explore_prob > 0 and self._rng.random() < explore_prob
 
-  def sample_action(self, obs: Any,
-                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
-    action, debug = self._policy.sample_action(obs, 0.0)
-    action = np.asarray(action, np.float32)
-    explored = self._explores(explore_prob)
-    noisy = self._perturb(action, explored)
-    return np.clip(noisy, self._low, self._high).astype(np.float32), dict(
-        debug, explored=explored)
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
+    _check_explore_prob(explore_prob)
+    slots = check_slots(observations, slots)
+    actions, debugs = self._policy.sample_actions(observations, 0.0, slots)
+    rows, row_debugs = [], []
+    for action, debug, slot in zip(actions, debugs, slots):
+      explored = self._explores(explore_prob)
+      noisy = self._perturb(np.asarray(action, np.float32), explored, slot)
+      rows.append(np.clip(noisy, self._low, self._high).astype(np.float32))
+      row_debugs.append(dict(debug, explored=explored))
+    return np.stack(rows), row_debugs
 
   @abc.abstractmethod
-  def _perturb(self, action: np.ndarray, explored: bool) -> np.ndarray:
-    """Returns the (unclipped) action to take; called every step."""
+  def _perturb(self, action: np.ndarray, explored: bool,
+               slot: int) -> np.ndarray:
+    """Returns the (unclipped) action to take in `slot`; called every step."""
 
 
 @gin.configurable
@@ -89,25 +104,27 @@ class OrnsteinUhlenbeckNoisePolicy(ExplorationWrapper):
                seed: Optional[int] = None):
     super().__init__(policy, action_low, action_high, seed)
     self._theta, self._sigma, self._dt = theta, sigma, dt
-    self._noise = np.zeros_like(self._low)
+    self._noise: Dict[int, np.ndarray] = {}
 
   def reset(self):
     super().reset()
-    self._noise = np.zeros_like(self._low)
+    self._noise = {}
 
-  def _perturb(self, action, explored):
-    self._noise = (self._noise - self._theta * self._noise * self._dt +
-                   self._sigma * np.sqrt(self._dt) *
-                   self._rng.standard_normal(self._noise.shape))
-    return action + self._noise if explored else action
+  def _perturb(self, action, explored, slot):
+    noise = self._noise.get(slot, np.zeros_like(self._low))
+    noise = (noise - self._theta * noise * self._dt +
+             self._sigma * np.sqrt(self._dt) *
+             self._rng.standard_normal(noise.shape))
+    self._noise[slot] = noise
+    return action + noise if explored else action
 
 
 @gin.configurable
 def linear_decay(global_step: int, initial: float = 0.5, final: float = 0.05,
                  decay_steps: int = 10000) -> float:
   """Decays linearly from `initial` to `final` over `decay_steps` steps."""
-  fraction = min(max(global_step, 0) / max(decay_steps, 1), 1.0)
-  return initial + fraction * (final - initial)
+  return schedules.LinearSchedule(initial, final,
+                                  max(decay_steps, 1))(global_step)
 
 
 @gin.configurable
@@ -134,7 +151,8 @@ class ScheduledGaussianNoisePolicy(ExplorationWrapper):
     super().__init__(policy, action_low, action_high, seed)
     self._stddev_schedule = stddev_schedule
 
-  def _perturb(self, action, explored):
+  def _perturb(self, action, explored, slot):
+    del slot  # The noise is independent per step.
     if not explored:
       return action
     stddev = self._stddev_schedule(max(self.global_step, 0))
@@ -155,14 +173,15 @@ class EpsilonRandomPolicy(ExplorationWrapper):
     seed: Seed of the random actions and explore decisions; None: random.
   """
 
-  def _perturb(self, action, explored):
+  def _perturb(self, action, explored, slot):
+    del slot  # The random action is independent per step.
     if not explored:
       return action
     return self._rng.uniform(self._low, self._high).astype(np.float32)
 
 
 @gin.configurable
-class PerEpisodeSwitchPolicy(Policy):
+class PerEpisodeSwitchPolicy(BatchedPolicy):
   """Explores for a whole episode or not at all.
 
   At the first step after `reset`, explores with probability `explore_prob`;
@@ -186,12 +205,12 @@ class PerEpisodeSwitchPolicy(Policy):
     self._explore_policy = explore_policy
     self._greedy_policy = greedy_policy
     self._rng = np.random.default_rng(seed)
-    self._explore_episode = None
+    self._explore_episode: Dict[int, bool] = {}
 
   def reset(self):
     self._explore_policy.reset()
     self._greedy_policy.reset()
-    self._explore_episode = None
+    self._explore_episode = {}
 
   def restore(self) -> bool:
     restored = self._greedy_policy.restore()
@@ -203,15 +222,25 @@ class PerEpisodeSwitchPolicy(Policy):
   def global_step(self) -> int:
     return self._greedy_policy.global_step
 
-  def sample_action(self, obs: Any,
-                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
-    if self._explore_episode is None:
-      if not 0.0 <= explore_prob <= 1.0:
-        raise ValueError(
-            f'explore_prob must be in [0, 1], got {explore_prob}.')
-      self._explore_episode = bool(self._rng.random() < explore_prob)
-    if self._explore_episode:
-      action, debug = self._explore_policy.sample_action(obs, 1.0)
-    else:
-      action, debug = self._greedy_policy.sample_action(obs, 0.0)
-    return action, dict(debug, explore_episode=self._explore_episode)
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
+    slots = check_slots(observations, slots)
+    for slot in slots:
+      if slot not in self._explore_episode:
+        _check_explore_prob(explore_prob)
+        self._explore_episode[slot] = bool(self._rng.random() < explore_prob)
+    actions: List[Any] = [None] * len(slots)
+    debugs: List[Debug] = [{}] * len(slots)
+    for explore, policy, prob in ((True, self._explore_policy, 1.0),
+                                  (False, self._greedy_policy, 0.0)):
+      rows = [i for i, slot in enumerate(slots)
+              if self._explore_episode[slot] == explore]
+      if not rows:
+        continue
+      row_actions, row_debugs = policy.sample_actions(
+          [observations[i] for i in rows], prob, [slots[i] for i in rows])
+      for i, action, debug in zip(rows, row_actions, row_debugs):
+        actions[i] = action
+        debugs[i] = dict(debug, explore_episode=explore)
+    return np.stack(actions), debugs

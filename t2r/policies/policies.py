@@ -4,12 +4,16 @@ Tensor2Robot's interface: `sample_action(obs, explore_prob)` returns
 `(action, debug)` for data collection, `SelectAction(state, context,
 timestep)` the greedy action for evaluation, `reset()` at episode start,
 `restore()` to pick up newer weights and `global_step` of the weights in use.
+`sample_actions(observations, explore_prob, slots)` acts for several
+environments stepped together; the built-in policies answer it with one
+model call per step.
 Policies import predictors, never models: a robot runs them with TensorFlow
 and the exported SavedModel only.
 """
 
 import abc
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Tuple
 
 import gin
 import numpy as np
@@ -98,11 +102,104 @@ class Policy(abc.ABC):
                     explore_prob: float) -> Tuple[np.ndarray, Debug]:
     """Returns (action, debug info) for `obs`, exploring with `explore_prob`."""
 
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
+    """Returns one action per observation, for environments stepped together.
+
+    Row i of the result answers `observations[i]`, which comes from the
+    environment numbered `slots[i]`; policies with per-episode state (noise,
+    explore decisions) keep it per slot, and `reset()` clears every slot.
+    This default calls `sample_action` once per observation, so a custom
+    policy with per-episode state should override it (or derive from
+    `BatchedPolicy`).
+
+    Example:
+      >>> actions, debugs = policy.sample_actions([obs0, obs1], 0.1)
+      >>> actions.shape
+      (2, 2)
+
+    Args:
+      observations: One observation per environment.
+      explore_prob: As for `sample_action`.
+      slots: The environment of each observation; default 0, 1, ...
+
+    Returns:
+      (actions stacked along a new first axis, one debug dict per row).
+    """
+    del slots
+    pairs = [self.sample_action(obs, explore_prob) for obs in observations]
+    return (np.stack([np.asarray(action) for action, _ in pairs]),
+            [debug for _, debug in pairs])
+
   def SelectAction(self, state: Any, context: Any = None,  # pylint: disable=invalid-name
                    timestep: Any = None) -> np.ndarray:
     """The greedy action (T2R's evaluation entry point)."""
     del context, timestep
     return self.sample_action(state, 0.0)[0]
+
+
+def check_slots(observations: Sequence[Any],
+                slots: Optional[Sequence[int]]) -> List[int]:
+  """The slots of `sample_actions`: given ones checked, or 0, 1, ...
+
+  Raises:
+    ValueError: If there is not one slot per observation, or a slot repeats.
+  """
+  if slots is None:
+    return list(range(len(observations)))
+  slots = list(slots)
+  if len(slots) != len(observations) or len(set(slots)) != len(slots):
+    raise ValueError(
+        f'sample_actions needs one distinct slot per observation; got '
+        f'{len(observations)} observations and slots {slots}.')
+  return slots
+
+
+class BatchedPolicy(Policy):
+  """A policy whose `sample_actions` is the primitive (one model call).
+
+  Subclasses implement `sample_actions`; `sample_action(obs)` is the batch
+  of one `[obs]` in slot 0.
+  """
+
+  @abc.abstractmethod
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
+    """See `Policy.sample_actions`."""
+
+  def sample_action(self, obs: Any,
+                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+    actions, debugs = self.sample_actions([obs], explore_prob, slots=[0])
+    return actions[0], debugs[0]
+
+
+def stack_feature_batches(observations: Sequence[Any],
+                          pack_fn: Callable[[Any], Dict[str, np.ndarray]],
+                          feature_spec: Any,
+                          who: str) -> Dict[str, np.ndarray]:
+  """Packs each observation and concatenates them into one feature batch.
+
+  Args:
+    observations: One observation each, values with or without a batch axis
+      of one.
+    pack_fn: obs -> {path: value}.
+    feature_spec: The specs of the packed paths.
+    who: The caller, named in errors.
+
+  Returns:
+    {path: array of shape (len(observations),) + spec shape}.
+
+  Raises:
+    ValueError: If there are no observations or one holds several examples.
+  """
+  if not observations:
+    raise ValueError(f'{who}.sample_actions got no observations.')
+  packed = [specs.as_state_batch(pack_fn(obs), feature_spec, who)
+            for obs in observations]
+  return {path: np.concatenate([np.asarray(p[path]) for p in packed])
+          for path in packed[0]}
 
 
 def _clip(action: np.ndarray, action_low, action_high) -> np.ndarray:
@@ -112,7 +209,7 @@ def _clip(action: np.ndarray, action_low, action_high) -> np.ndarray:
 
 
 @gin.configurable
-class RegressionPolicy(Policy):
+class RegressionPolicy(BatchedPolicy):
   """Acts with the action a regression model predicts.
 
   Example:
@@ -141,22 +238,23 @@ class RegressionPolicy(Policy):
       self._bounds = cem.check_action_bounds(action_low, action_high)
     self._pack_features_fn = pack_features_fn
 
-  def sample_action(self, obs: Any,
-                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
     del explore_prob  # Exploration is added by wrappers.
-    if self._pack_features_fn is not None:
-      features = self._pack_features_fn(obs)
-    else:
-      features = pack_observation(
-          obs, specs.filter_required_flat_tensor_spec(
-              self._predictor.get_feature_specification()).keys())
-    outputs = self._predictor.predict(features)
+    check_slots(observations, slots)
+    feature_spec = specs.filter_required_flat_tensor_spec(
+        self._predictor.get_feature_specification())
+    pack_fn = self._pack_features_fn or (
+        lambda obs: pack_observation(obs, feature_spec.keys()))
+    outputs = self._predictor.predict(stack_feature_batches(
+        observations, pack_fn, feature_spec, 'RegressionPolicy'))
     if self._action_key not in outputs:
       raise ValueError(
           f'The model has no output {self._action_key!r}; it returns '
           f'{sorted(outputs)}. Set RegressionPolicy.action_key.')
-    action = np.asarray(outputs[self._action_key])[0]
-    return _clip(action, *self._bounds), {}
+    actions = np.asarray(outputs[self._action_key])
+    return _clip(actions, *self._bounds), [{} for _ in observations]
 
 
 class _Critic(NamedTuple):
@@ -168,7 +266,7 @@ class _Critic(NamedTuple):
 
 
 @gin.configurable
-class CEMPolicy(Policy):
+class CEMPolicy(BatchedPolicy):
   """Acts with the action of highest Q, found by CEM over a critic.
 
   The critic is an export of a `CriticModel` (the layout of
@@ -183,8 +281,10 @@ class CEMPolicy(Policy):
   policy first acts (the predictor may be restored after construction).
 
   With `exported_cem_signature` (an export of `CEMExportGenerator`), the
-  whole CEM loop runs inside the SavedModel in one call; the policy feeds it
-  a seed drawn from its generator, so `seed` makes both paths deterministic.
+  whole CEM loop runs inside the SavedModel in one call (for all the
+  observations of `sample_actions` together); the policy feeds it a seed
+  drawn from its generator per observation, so `seed` makes both paths
+  deterministic. The Python loop runs one CEM per observation.
 
   Example:
     >>> policy = CEMPolicy(predictor)               # bounds [-1, 1] each
@@ -265,23 +365,36 @@ class CEMPolicy(Policy):
       return self._pack_features_fn(obs)
     return pack_observation(obs, state_paths)
 
-  def _sample_in_graph(self, obs: Any) -> Tuple[np.ndarray, Debug]:
+  def _sample_in_graph(self, observations: Sequence[Any]
+                      ) -> Tuple[np.ndarray, List[Debug]]:
     paths = self._predictor.signature_feature_paths(
         self._exported_cem_signature)
-    features = dict(self._state_features(
-        obs, [p for p in paths if p != cem.CEM_SEED_INPUT]))
+    state_paths = [p for p in paths if p != cem.CEM_SEED_INPUT]
+    state_spec = specs.filter_required_flat_tensor_spec(
+        self._predictor.get_feature_specification())
+    features = stack_feature_batches(
+        observations, lambda obs: self._state_features(obs, state_paths),
+        state_spec, 'CEMPolicy')
     if cem.CEM_SEED_INPUT in paths:  # Exports before the seed input lack it.
       features[cem.CEM_SEED_INPUT] = self._rng.integers(
-          np.iinfo(np.int64).max, dtype=np.int64)
+          np.iinfo(np.int64).max, size=len(observations), dtype=np.int64)
     outputs = self._predictor.predict(
         features, signature_name=self._exported_cem_signature)
-    return outputs['action'][0], {'q': float(outputs['q'][0])}
+    return (np.asarray(outputs['action']),
+            [{'q': float(q)} for q in np.asarray(outputs['q'])])
 
-  def sample_action(self, obs: Any,
-                    explore_prob: float) -> Tuple[np.ndarray, Debug]:
+  def sample_actions(self, observations: Sequence[Any], explore_prob: float,
+                     slots: Optional[Sequence[int]] = None
+                    ) -> Tuple[np.ndarray, List[Debug]]:
     del explore_prob  # Exploration is added by wrappers.
+    check_slots(observations, slots)
     if self._exported_cem_signature:
-      return self._sample_in_graph(obs)
+      return self._sample_in_graph(observations)
+    pairs = [self._sample_with_python_cem(obs) for obs in observations]
+    return (np.stack([action for action, _ in pairs]),
+            [debug for _, debug in pairs])
+
+  def _sample_with_python_cem(self, obs: Any) -> Tuple[np.ndarray, Debug]:
     critic = self._critic_for_loaded_export()
     state_spec = critic.layout.state_spec
     action_dtype = critic.layout.action_spec.dtype.as_numpy_dtype

@@ -156,3 +156,33 @@ def test_wrappers_report_the_greedy_policy_weights(regression_predictor,
   policy = _wrap(name, policies.RegressionPolicy(regression_predictor))
   assert policy.global_step == 7
   assert not policy.restore()  # No newer export.
+
+
+@pytest.mark.parametrize('name', WRAPPERS)
+def test_a_batch_gets_one_action_per_observation_in_bounds(name):
+  actions, debugs = _wrap(name, FixedPolicy()).sample_actions([OBS] * 4, 1.0)
+  assert actions.shape == (4, 2) and len(debugs) == 4
+  assert np.all(actions >= LOW) and np.all(actions <= HIGH)
+
+
+def test_per_episode_switch_decides_once_per_slot():
+  policy = exploration.PerEpisodeSwitchPolicy(
+      exploration.EpsilonRandomPolicy(FixedPolicy(), LOW, HIGH, seed=0),
+      FixedPolicy(), seed=3)
+  first = [d['explore_episode']
+           for d in policy.sample_actions([OBS] * 8, 0.5)[1]]
+  for _ in range(3):
+    again = [d['explore_episode']
+             for d in policy.sample_actions([OBS] * 8, 0.5)[1]]
+    assert again == first
+  assert 0 < sum(first) < 8
+
+
+def test_ou_noise_is_kept_per_slot():
+  policy = exploration.OrnsteinUhlenbeckNoisePolicy(
+      FixedPolicy(), LOW, HIGH, sigma=0.05, seed=0)
+  policy.sample_actions([OBS] * 2, 1.0)
+  noise = {slot: value.copy() for slot, value in policy._noise.items()}  # pylint: disable=protected-access
+  policy.sample_actions([OBS], 1.0, slots=[1])
+  np.testing.assert_array_equal(policy._noise[0], noise[0])  # pylint: disable=protected-access
+  assert not np.array_equal(policy._noise[1], noise[1])  # pylint: disable=protected-access

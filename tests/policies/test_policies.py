@@ -182,3 +182,34 @@ def test_missing_observation_key_names_the_feature(regression_predictor):
   policy = policies.RegressionPolicy(regression_predictor)
   with pytest.raises(ValueError, match="no value for feature 'state'"):
     policy.sample_action({'other': np.zeros(3, np.float32)}, 0.0)
+
+
+def test_regression_policy_answers_a_batch_with_one_predict_call(
+    regression_predictor):
+  poses = [np.array([0.1 * i, 0.2, 0.3], np.float32) for i in range(3)]
+  policy = policies.RegressionPolicy(regression_predictor)
+  actions, debugs = policy.sample_actions(poses, 0.0)
+  expected = regression_predictor.predict({'state': np.stack(poses)})[
+      'inference_output']
+  np.testing.assert_allclose(actions, expected, rtol=1e-6)
+  assert len(debugs) == 3
+
+
+@pytest.mark.parametrize('signature', [None, 'cem_action'])
+def test_cem_policy_answers_each_observation_of_a_batch(critic_predictors,
+                                                        signature):
+  targets = [np.array([0.5, -0.5], np.float32),
+             np.array([-0.4, 0.3], np.float32)]
+  policy = policies.CEMPolicy(critic_predictors['tiled'],
+                              exported_cem_signature=signature, seed=0)
+  actions, debugs = policy.sample_actions(
+      [{'target': target} for target in targets], 0.0)
+  np.testing.assert_allclose(actions, np.stack(targets), atol=0.15)
+  assert all('q' in debug for debug in debugs)
+
+
+def test_sample_actions_needs_one_distinct_slot_per_observation(
+    regression_predictor):
+  policy = policies.RegressionPolicy(regression_predictor)
+  with pytest.raises(ValueError, match='one distinct slot per observation'):
+    policy.sample_actions([np.zeros(3, np.float32)] * 2, 0.0, slots=[0, 0])
