@@ -18,6 +18,8 @@ from t2r.data.multi_eval_input_generator import get_multi_eval_name
 from t2r.data.parsing import create_parse_tf_example_fn
 from t2r.data.parsing import optional_names_present_in_record
 from t2r.data.record_input_generator import DefaultRecordInputGenerator
+from t2r.data.replay_input_generator import GrowingReplayInputGenerator
+from t2r.data.replay_input_generator import replay_file_name
 from t2r.data.replay_writer import TFRecordReplayWriter
 from t2r.data.synthetic_input_generators import DefaultConstantInputGenerator
 from t2r.data.synthetic_input_generators import DefaultRandomInputGenerator

@@ -59,15 +59,24 @@ def _records_in_order(filenames: List[str], compression_type: str,
             'file, or pass skip_corrupt_records=True.') from e
 
 
+class NoRecordsError(ValueError):
+  """Files match the pattern, but none holds a (readable) record.
+
+  A `ValueError`; its own class so that a reader of a directory that is
+  still being written (`GrowingReplayInputGenerator`) can tell "no record
+  yet, wait" from other errors.
+  """
+
+
 def _no_records_error(patterns: str, filenames: List[str],
-                      skip_corrupt: bool) -> ValueError:
+                      skip_corrupt: bool) -> NoRecordsError:
   """The error for a stream whose files hold no record."""
   shown = ', '.join(f'{name} ({tf.io.gfile.stat(name).length} bytes)'
                     for name in filenames[:_FILES_SHOWN])
   if len(filenames) > _FILES_SHOWN:
     shown += f' and {len(filenames) - _FILES_SHOWN} more'
   readable = ' readable' if skip_corrupt else ''
-  return ValueError(
+  return NoRecordsError(
       f'File pattern {patterns!r} matches {len(filenames)} file(s), but none '
       f'holds a{readable} record: {shown}. The dataset would be empty. Check '
       'that the files were written completely (a writer that died leaves '
@@ -219,9 +228,10 @@ class DefaultRecordInputGenerator(
     With skip_corrupt_records, from its first record that parses.
 
     Raises:
-      ValueError: If a stream's files hold no record (an empty dataset would
-        fail much later, in tf-keras, without naming a file), or its first
-        record (with skip_corrupt_records: its first 1000) is corrupt.
+      NoRecordsError: If a stream's files hold no record (an empty dataset
+        would fail much later, in tf-keras, without naming a file).
+      ValueError: If a stream's first record (with skip_corrupt_records: its
+        first 1000) is corrupt.
     """
     present = set()
     for key, filenames in filenames_by_stream.items():
@@ -349,9 +359,7 @@ class DefaultRecordInputGenerator(
     # Plain TensorFlow code: autograph would only slow down tracing.
     @tf.autograph.experimental.do_not_convert
     def read(filename, size):
-      return record_reading.read_records_with_filenames(
-          filename, size, compression_type, self._read_buffer_size_bytes,
-          self._skip_corrupt_records, self._corrupt_log)
+      return self._read_file(filename, size, compression_type)
 
     records = files.interleave(
         read,
@@ -363,3 +371,27 @@ class DefaultRecordInputGenerator(
       records = records.shard(input_context.num_input_pipelines,
                               input_context.input_pipeline_id)
     return records
+
+  def _read_file(self, filename: tf.Tensor, size: tf.Tensor,
+                 compression_type: str) -> tf.data.Dataset:
+    """One file's (record, where) pairs, read with this generator's options.
+
+    The map function of the file interleave, with the read buffer, the
+    corrupt-record handling and the log of this generator. A subclass that
+    builds its own dataset of files (`GrowingReplayInputGenerator`, which
+    re-lists a growing directory) reads each file with it.
+
+    Args:
+      filename: Scalar string tensor.
+      size: Scalar int64 tensor, the file's size in bytes (see
+        `record_reading.file_sizes`): a file whose records do not add up to
+        it is damaged. Ignored for compressed files.
+      compression_type: '', 'GZIP' or 'ZLIB'.
+
+    Returns:
+      A dataset of `(serialized_record, where)` string pairs, `where` as in
+      'record 7 of /data/a.tfrecord'.
+    """
+    return record_reading.read_records_with_filenames(
+        filename, size, compression_type, self._read_buffer_size_bytes,
+        self._skip_corrupt_records, self._corrupt_log)
