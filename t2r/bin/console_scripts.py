@@ -1,4 +1,4 @@
-"""The console scripts `t2r-train` and `t2r-spec-demo`.
+"""The console scripts `t2r-train`, `t2r-flywheel` and `t2r-spec-demo`.
 
 Each quiets TensorFlow's log chatter (`t2r.quiet_logs`; `--verbosity` brings
 it back) and only then imports its job module, which imports TensorFlow.
@@ -19,3 +19,10 @@ def t2r_spec_demo():
   quiet_logs.quiet_tensorflow_logs()
   from t2r.bin import spec_demo  # pylint: disable=g-import-not-at-top
   spec_demo.console_main()
+
+
+def t2r_flywheel():
+  """`t2r-flywheel`: see `t2r.bin.run_flywheel`."""
+  quiet_logs.quiet_tensorflow_logs()
+  from t2r.bin import run_flywheel  # pylint: disable=g-import-not-at-top
+  run_flywheel.console_main()

@@ -22,6 +22,7 @@ if __name__ == '__main__':
   from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
   quiet_logs.quiet_tensorflow_logs()
 
+import contextlib
 import inspect
 import re
 import sys
@@ -43,10 +44,10 @@ import t2r.models  # pylint: disable=unused-import
 from t2r.train import strategies
 from t2r.train import train_eval
 
-_GIN_CONFIGS = flags.DEFINE_multi_string(
+GIN_CONFIGS = flags.DEFINE_multi_string(
     'gin_configs', [],
     'Gin config files; comma-separated and/or repeated, applied in order.')
-_GIN_BINDINGS = flags.DEFINE_multi_string(
+GIN_BINDINGS = flags.DEFINE_multi_string(
     'gin_bindings', [],
     'Gin bindings applied after the files, e.g. '
     '"train_eval_model.max_train_steps=100"; repeat the flag for more.')
@@ -164,18 +165,28 @@ def run(config_files: Sequence[str], bindings: Sequence[str]):
   """
   parse_gin_config(config_files, bindings)
   check_required_bindings()
-  try:
+  with config_errors_in_one_line():
     strategy = strategies.create_strategy()
     with strategy.scope():
       train_eval.train_eval_model(strategy=strategy)
+
+
+@contextlib.contextmanager
+def config_errors_in_one_line():
+  """Re-raises a configurable's rejection of a gin value as a ConfigError.
+
+  Other errors pass unchanged (see `rejected_value_error`).
+  """
+  try:
+    yield
   except (ValueError, TypeError) as e:
-    config_error = _rejected_value(e)
+    config_error = rejected_value_error(e)
     if config_error is None:
       raise
     raise config_error from e
 
 
-def _rejected_value(error: Exception) -> Optional[ConfigError]:
+def rejected_value_error(error: Exception) -> Optional[ConfigError]:
   """A one-line ConfigError if a configurable rejected a configured value.
 
   That is an error gin passed on from a configurable call (it appends 'In
@@ -209,7 +220,7 @@ def main(argv: Sequence[str]):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}. Pass configs '
                          'with --gin_configs and --gin_bindings.')
   try:
-    run(_GIN_CONFIGS.value, _GIN_BINDINGS.value)
+    run(GIN_CONFIGS.value, GIN_BINDINGS.value)
   except ConfigError as e:
     sys.exit(f't2r-train: {e}')
 

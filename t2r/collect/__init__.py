@@ -10,11 +10,11 @@ Example:
   '/tmp/run/policy_collect/gs*.tfrecord'
 """
 
-from t2r.collect.collect_eval_loop import CollectEvalRound
-from t2r.collect.collect_eval_loop import collect_eval_loop
+from t2r.collect.collect_eval import CollectEvalRound
+from t2r.collect.collect_eval import collect_eval_loop
 from t2r.collect.replay_files import policy_dir
 from t2r.collect.replay_files import replay_file_path
 from t2r.collect.replay_files import replay_pattern
-from t2r.collect.run_env import RunEnvStats
-from t2r.collect.run_env import episode_success
-from t2r.collect.run_env import run_env
+from t2r.collect.env_runner import RunEnvStats
+from t2r.collect.env_runner import episode_success
+from t2r.collect.env_runner import run_env

@@ -22,9 +22,9 @@ from absl import logging
 import gin
 import numpy as np
 
-from t2r.collect import run_env as run_env_lib
+from t2r.collect import env_runner
 
-RunAgentFn = Callable[..., run_env_lib.RunEnvStats]
+RunAgentFn = Callable[..., env_runner.RunEnvStats]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +37,8 @@ class CollectEvalRound:
     eval: The greedy episodes' stats (None when num_eval is 0).
   """
   global_step: int
-  collect: Optional[run_env_lib.RunEnvStats]
-  eval: Optional[run_env_lib.RunEnvStats]
+  collect: Optional[env_runner.RunEnvStats]
+  eval: Optional[env_runner.RunEnvStats]
 
 
 def _round_seed(seed: Optional[int], *keys: int) -> Optional[int]:
@@ -85,7 +85,7 @@ def collect_eval_loop(collect_env: Any,
                       new_export_timeout_secs: float = 3600.0,
                       poll_interval_secs: float = 1.0,
                       seed: Optional[int] = None,
-                      run_agent_fn: RunAgentFn = run_env_lib.run_env,
+                      run_agent_fn: RunAgentFn = env_runner.run_env,
                       record_eval_episodes: bool = False,
                       show_progress: bool = True) -> List[CollectEvalRound]:
   """Collects and evaluates with each new export until `max_steps`.

@@ -1,23 +1,25 @@
 """Where collectors put replay files, and how readers find them.
 
 Layout (Tensor2Robot's): `root_dir/policy_<tag>/gs<step>_<tag>_<time>_<pid>
-.tfrecord`, one directory per collector tag ('collect', 'eval', ...). The
-global step is zero-padded to 10 digits and the time is a UTC timestamp
-(`YYYYmmddTHHMMSS.ffffff`), so sorting the names sorts the files by the step
-of the policy that wrote them, then by time: a FIFO replay keeps the last
-ones. Writers complete every file by an atomic rename; readers glob
+.tfrecord`, one directory per collector tag ('collect', 'eval', ...), the
+base name from `t2r.data.replay_input_generator.replay_file_name`: sorting
+the names sorts the files by the step of the policy that wrote them (then by
+tag, then by time), which is how `GrowingReplayInputGenerator(newest_files=N)` keeps the
+newest. Writers complete every file by an atomic rename; readers glob
 `replay_pattern(...)`, which never matches the writers' temporary names.
 
 Example:
   >>> replay_file_path('/tmp/run', 'collect', 1200)
-  '/tmp/run/policy_collect/gs0000001200_collect_20261202T101500.123456_4242.tfrecord'
+  '/tmp/run/policy_collect/gs000000001200_collect_20261202T101500123456Z_4242.tfrecord'
   >>> replay_pattern('/tmp/run')
   '/tmp/run/policy_*/gs*.tfrecord'
 """
 
-import datetime
 import os
 import re
+from typing import Optional
+
+from t2r.data import replay_input_generator
 
 _TAG = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]*$')
 
@@ -42,7 +44,7 @@ def policy_dir(root_dir: str, tag: str) -> str:
 
 
 def replay_file_path(root_dir: str, tag: str, global_step: int,
-                     pid: int = None) -> str:
+                     pid: Optional[int] = None) -> str:
   """A new replay file name for a collector of `tag` at `global_step`.
 
   Args:
@@ -55,10 +57,8 @@ def replay_file_path(root_dir: str, tag: str, global_step: int,
   Returns:
     `root_dir/policy_<tag>/gs<step>_<tag>_<UTC time>_<pid>.tfrecord`.
   """
-  time = datetime.datetime.now(datetime.timezone.utc).strftime(
-      '%Y%m%dT%H%M%S.%f')
-  pid = os.getpid() if pid is None else pid
-  name = f'gs{max(int(global_step), 0):010d}_{tag}_{time}_{pid}.tfrecord'
+  name = replay_input_generator.replay_file_name(
+      max(int(global_step), 0), check_tag(tag), pid=pid)
   return os.path.join(policy_dir(root_dir, tag), name)
 
 

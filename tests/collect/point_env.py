@@ -54,3 +54,15 @@ class ScriptedReachPolicy(policies.Policy):
     del explore_prob
     delta = (obs['goal'] - obs['position']) / STEP_SIZE
     return np.clip(delta, -1, 1).astype(np.float32), {'q': 1.0}
+
+
+class RandomReachPolicy(policies.Policy):
+  """Uniform random actions (the bootstrap before any export)."""
+
+  def __init__(self, seed=None):
+    super().__init__()
+    self._rng = np.random.default_rng(seed)
+
+  def sample_action(self, obs, explore_prob):
+    del obs, explore_prob
+    return self._rng.uniform(-1, 1, 2).astype(np.float32), {}

@@ -45,7 +45,7 @@ def test_one_round_without_exports_bootstraps_the_replay(tmp_path):
   assert round_.global_step == -1
   assert round_.collect.num_episodes == 4 and round_.eval.num_episodes == 3
   [path] = glob.glob(collect.replay_pattern(str(tmp_path), 'collect'))
-  assert os.path.basename(path).startswith('gs0000000000_collect_')
+  assert os.path.basename(path).startswith('gs000000000000_collect_')
   assert not glob.glob(os.path.join(str(tmp_path), 'policy_eval'))
 
 
@@ -61,7 +61,7 @@ def test_a_newer_export_is_picked_up_until_max_steps(tmp_path):
   assert all(r.eval.success_rate > 0.5 for r in rounds)
   names = sorted(os.path.basename(p) for p in glob.glob(
       collect.replay_pattern(str(tmp_path), 'collect')))
-  assert [n[:12] for n in names] == ['gs0000000010', 'gs0000000020']
+  assert [n[:14] for n in names] == ['gs000000000010', 'gs000000000020']
 
 
 def test_every_round_evaluates_on_the_same_scenes(tmp_path):
@@ -72,7 +72,7 @@ def test_every_round_evaluates_on_the_same_scenes(tmp_path):
                  record_eval_episodes=True, new_export_timeout_secs=60)
   by_step = {}
   for path in glob.glob(collect.replay_pattern(str(tmp_path), 'eval')):
-    by_step[os.path.basename(path)[:12]] = path
+    by_step[os.path.basename(path)[:14]] = path
   assert len(rounds) == 2 and len(by_step) == 2
   first_positions = []
   for path in sorted(by_step.values()):

@@ -52,7 +52,7 @@ def test_writes_every_transition_to_a_file_named_by_step_and_tag(tmp_path):
   [path] = stats.paths
   assert os.path.dirname(path) == os.path.join(str(tmp_path),
                                                'policy_collect')
-  assert os.path.basename(path).startswith('gs0000000120_collect_')
+  assert os.path.basename(path).startswith('gs000000000120_collect_')
   assert path.endswith(f'_{os.getpid()}.tfrecord')
   labels = point_records.read_labels([path])
   assert len(labels['reward']) == stats.num_transitions == round(
