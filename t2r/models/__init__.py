@@ -14,3 +14,7 @@ from t2r.models.optimizers import create_sgd_optimizer
 from t2r.models.optimizers import swapped_moving_average_weights
 from t2r.models.regression_model import RegressionModel
 from t2r.models.t2r_model import T2RModel
+from t2r.models.target_network import TargetNetworkUpdate
+from t2r.models.target_network import update_target_variables
+from t2r.models.td_critic_model import bellman_targets
+from t2r.models.td_critic_model import TDCriticModel

@@ -24,7 +24,8 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
   (one top-level `action` feature when the action specification is a single
   spec; see `t2r.specs.critic_layout`) and the label is one scalar target
   per example at `target_label_key` ('reward' by default, e.g. 'target_q'
-  for Bellman targets). `q_func` returns one value per example: Q itself for
+  for Bellman targets computed elsewhere; `TDCriticModel` computes them in
+  its train step). `q_func` returns one value per example: Q itself for
   the 'mse' loss, a logit for 'sigmoid_cross_entropy' (targets in [0, 1],
   'q_predicted' = sigmoid).
 
@@ -175,7 +176,27 @@ class CriticModel(t2r_model.T2RModel, metaclass=abc.ABCMeta):
 
   def model_train_fn(self, features, labels, inference_outputs, mode,
                      config=None, params=None):
-    target = tf.cast(labels[self._target_label_key], tf.float32)
+    return self.critic_loss(labels[self._target_label_key], inference_outputs)
+
+  def critic_loss(self, target: tf.Tensor,
+                  inference_outputs: specs.TensorSpecStruct) -> tf.Tensor:
+    """The mean `loss_type` loss of the predicted Q against `target`.
+
+    `model_train_fn` applies it to the target label; `TDCriticModel` to its
+    Bellman targets.
+
+    Example:
+      >>> loss = critic.critic_loss(labels.reward, inference_outputs)
+
+    Args:
+      target: One target per example, shape (batch,).
+      inference_outputs: `inference_network_fn`'s outputs.
+
+    Returns:
+      The scalar loss: mean squared error to Q ('mse'), or the sigmoid cross
+      entropy of the Q logit ('sigmoid_cross_entropy', targets in [0, 1]).
+    """
+    target = tf.cast(target, tf.float32)
     if self._loss_type == 'sigmoid_cross_entropy':
       losses = tf.nn.sigmoid_cross_entropy_with_logits(
           labels=target, logits=inference_outputs[Q_LOGIT])

@@ -6,7 +6,8 @@ state and one int64 seed per example (input `cem_seed`) and returns the best
 action and its Q in one call. Its sampling uses stateless random ops keyed by
 the seed, so the same state and seed always give the same action;
 `CEMPolicy` feeds seeds drawn from its own generator (random unless it is
-seeded).
+seeded). The loop is `t2r.cem.in_graph_cross_entropy_method`, the one the
+Bellman targets of `t2r.models.TDCriticModel` maximize with.
 
 If the critic splits its network into a state tower and a Q head, by
 defining
@@ -25,7 +26,6 @@ It lives with the policies (it is the export side of `CEMPolicy`), above
 from typing import Any, Dict, Optional, Sequence
 
 import gin
-import numpy as np
 import tensorflow as tf
 
 from t2r import specs
@@ -111,9 +111,6 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
         getattr(t2r_model, 'action_batch_size', None), self._num_samples, _WHO)
     split = (hasattr(t2r_model, 'state_embedding_fn') and
              hasattr(t2r_model, 'q_from_state_embedding_fn'))
-    initial_mean, initial_std = cem.initial_distribution(low, high)
-    samples_n, elites_n, size = (self._num_samples, self._num_elites,
-                                 low.size)
     signature = dict(specs.make_input_signature(layout.state_spec).items())
     if cem.CEM_SEED_INPUT in signature or any(
         spec.name == cem.CEM_SEED_INPUT for spec in signature.values()):
@@ -122,14 +119,6 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
           f'name of the seed input of {CEM_SIGNATURE!r}. Rename the feature.')
     signature[cem.CEM_SEED_INPUT] = tf.TensorSpec([None], tf.int64,
                                                   name=cem.CEM_SEED_INPUT)
-
-    def sample_noise(seeds, iteration):
-      """(batch, samples, size) standard normal noise, per-example seeds."""
-      return tf.map_fn(
-          lambda seed: tf.random.stateless_normal(
-              [samples_n, size],
-              seed=tf.stack([seed, tf.constant(iteration, tf.int64)])),
-          seeds, fn_output_signature=tf.float32)
 
     def preprocessed(state, actions, state_repeats):
       features = specs.TensorSpecStruct(
@@ -147,37 +136,24 @@ class CEMExportGenerator(default_export_generator.DefaultExportGenerator):
           tf.shape(seeds)[0], batch,
           message=f'{CEM_SIGNATURE} takes one {cem.CEM_SEED_INPUT} per state '
           'example; the batch sizes differ.')
-      mean = tf.tile(initial_mean[tf.newaxis], [batch, 1])
-      std = tf.tile(initial_std[tf.newaxis], [batch, 1])
-      best_action = tf.zeros([batch, size])
-      best_q = tf.fill([batch], -np.inf)
-      embedding = None
-      for iteration in range(self._iterations):
-        noise = sample_noise(seeds, iteration)
-        samples = tf.clip_by_value(
-            mean[:, tf.newaxis] + std[:, tf.newaxis] * noise, low, high)
-        flat_actions = tf.reshape(samples, [-1, size])
+      embedding = []  # The state tower's output, computed in the first round.
+
+      def score_fn(flat_actions):
         if split:
           # One state row per example: the tower runs once per state.
           features = preprocessed(state, flat_actions, state_repeats=1)
-          if embedding is None:
-            embedding = specs.repeat_rows(
+          if not embedding:
+            embedding.append(specs.repeat_rows(
                 t2r_model.state_embedding_fn(features, ModeKeys.PREDICT),
-                samples_n)
-          q = t2r_model.q_from_state_embedding_fn(embedding, features,
-                                                  ModeKeys.PREDICT)
-        else:
-          features = preprocessed(state, flat_actions, state_repeats=repeats)
-          q = t2r_model.call(features)[self._q_key]
-        q = tf.reshape(tf.cast(q, tf.float32), [batch, samples_n])
-        top = tf.math.top_k(q, k=elites_n)
-        elites = tf.gather(samples, top.indices, batch_dims=1)
-        mean, variance = tf.nn.moments(elites, axes=[1])
-        std = tf.sqrt(variance)
-        better = top.values[:, 0] > best_q
-        best_action = tf.where(better[:, tf.newaxis], elites[:, 0],
-                               best_action)
-        best_q = tf.maximum(best_q, top.values[:, 0])
+                self._num_samples))
+          return t2r_model.q_from_state_embedding_fn(
+              embedding[0], features, ModeKeys.PREDICT)
+        features = preprocessed(state, flat_actions, state_repeats=repeats)
+        return t2r_model.call(features)[self._q_key]
+
+      best_action, best_q = cem.in_graph_cross_entropy_method(
+          score_fn, cem.per_state_noise(seeds), low, high, self._iterations,
+          self._num_samples, self._num_elites)
       return {'action': best_action, 'q': best_q}
 
     return cem_action.get_concrete_function()

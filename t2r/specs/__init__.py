@@ -36,10 +36,15 @@ from t2r.specs.critic_layout import check_action_size
 from t2r.specs.critic_layout import default_action_bounds
 from t2r.specs.critic_layout import find_action_path
 from t2r.specs.critic_layout import is_action_path
+from t2r.specs.critic_layout import is_next_state_path
+from t2r.specs.critic_layout import next_state_as_state
+from t2r.specs.critic_layout import next_state_path
+from t2r.specs.critic_layout import next_state_specification
 from t2r.specs.critic_layout import repeat_rows
 from t2r.specs.critic_layout import split_state_action
 from t2r.specs.critic_layout import StateActionSpecs
 from t2r.specs.critic_layout import tile_state
+from t2r.specs.critic_layout import transition_label_specification
 from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.extended_tensor_spec import is_encoded_image_spec
 from t2r.specs.feature_dict import pad_or_clip_tensor_to_spec_shape

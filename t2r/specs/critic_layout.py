@@ -11,6 +11,16 @@ in-graph CEM of `CEMExportGenerator` all follow this layout. It lives in the
 spec layer because policies must not import models: a robot needs the specs,
 not the training code.
 
+A transition for TD learning (`TDCriticModel`) adds the next state and two
+scalar float32 labels:
+
+  features  state/<x>       the state, spec named <name>
+            action[/...]    the action taken
+            next_state/<x>  the state after it: the same spec, named
+                            'next_' + <name> (`next_state_specification`)
+  labels    reward          the reward of the step
+            done            1.0 if the episode ended with it (no bootstrap)
+
 Example:
   >>> layout = split_state_action(critic_feature_spec)
   >>> layout.action_path
@@ -18,6 +28,8 @@ Example:
   >>> low, high = default_action_bounds(layout.action_spec, layout.action_path)
   >>> tile_state({'state/target': np.zeros((1, 2))}, 64)['state/target'].shape
   (64, 2)
+  >>> next_state_specification(state_spec)['target'].name   # 'target' before
+  'next_target'
 """
 
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
@@ -25,11 +37,19 @@ from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from t2r.specs.extended_tensor_spec import ExtendedTensorSpec
 from t2r.specs.structure import filter_required_flat_tensor_spec
 from t2r.specs.structure import flatten_spec_structure
+from t2r.specs.structure import flatten_tensor_specs
+from t2r.specs.structure import spec_name
 from t2r.specs.tensor_spec_struct import TensorSpecStruct
 
 ACTION_PATH = 'action'
+STATE_PATH = 'state'
+NEXT_STATE_PATH = 'next_state'
+NEXT_NAME_PREFIX = 'next_'
+REWARD_LABEL = 'reward'
+DONE_LABEL = 'done'
 
 
 def _shape_str(shape: tf.TensorShape) -> str:
@@ -314,3 +334,120 @@ def caller_state_repeats(critic_action_batch_size: Optional[int],
         f'{critic_action_batch_size} times but {who} scores {num_candidates} '
         'candidate actions per state (num_samples). Make them equal.')
   return 1
+
+
+def is_next_state_path(path: str) -> bool:
+  """True for the feature 'next_state' and features under 'next_state/'.
+
+  Example:
+    >>> is_next_state_path('next_state/pose'), is_next_state_path('state/pose')
+    (True, False)
+
+  Args:
+    path: A '/'-joined feature path.
+
+  Returns:
+    Whether the TD layout treats the feature as (part of) the next state.
+  """
+  return path == NEXT_STATE_PATH or path.startswith(NEXT_STATE_PATH + '/')
+
+
+def next_state_path(state_path: str) -> str:
+  """The path of a state feature's next-state twin: 'state/x' -> 'next_state/x'.
+
+  Example:
+    >>> next_state_path('state/pose')
+    'next_state/pose'
+
+  Args:
+    state_path: A feature path under 'state' (or 'state' itself).
+
+  Returns:
+    The same path under 'next_state'.
+
+  Raises:
+    ValueError: If `state_path` is not 'state' or under 'state/'.
+  """
+  if state_path == STATE_PATH:
+    return NEXT_STATE_PATH
+  if not state_path.startswith(STATE_PATH + '/'):
+    raise ValueError(
+        f'The TD critic layout pairs each state feature under {STATE_PATH!r} '
+        f'with a next-state feature under {NEXT_STATE_PATH!r}, but '
+        f'{state_path!r} is not under {STATE_PATH!r}. Declare the state '
+        f"features under '{STATE_PATH}/...' (CriticModel does).")
+  return NEXT_STATE_PATH + state_path[len(STATE_PATH):]
+
+
+def next_state_specification(state_spec: Any) -> TensorSpecStruct:
+  """The next-state specs: the state specs, each named 'next_' + its name.
+
+  The paths stay those of `state_spec` (relative to the state); a critic
+  puts the result under 'next_state' beside 'state'. Everything but the
+  name (shape, dtype, data format, optional, dataset key) is copied, so the
+  records store the next state as they store the state and the parser reads
+  both from the same declaration.
+
+  Example:
+    >>> state = TensorSpecStruct(
+    ...     pose=ExtendedTensorSpec((3,), tf.float32, name='pose'))
+    >>> next_state_specification(state)['pose'].name
+    'next_pose'
+    >>> feature_spec.next_state = next_state_specification(state)
+
+  Args:
+    state_spec: The state spec structure, keyed relative to the state (as
+      `CriticModel.get_state_specification` returns it).
+
+  Returns:
+    A flat `TensorSpecStruct` with the same paths; a spec without a name is
+    named 'next_' + its path.
+
+  Raises:
+    SpecTypeError: If a leaf is not a spec.
+  """
+  return TensorSpecStruct([
+      (path, ExtendedTensorSpec.from_spec(
+          spec, name=NEXT_NAME_PREFIX + spec_name(spec, path)))
+      for path, spec in flatten_tensor_specs(state_spec).items()
+  ])
+
+
+def transition_label_specification() -> TensorSpecStruct:
+  """The TD labels: float32 scalars 'reward' and 'done' (1.0 at episode end).
+
+  Example:
+    >>> list(transition_label_specification().keys())
+    ['reward', 'done']
+
+  Returns:
+    A `TensorSpecStruct` of the two label specs, named like their paths.
+  """
+  return TensorSpecStruct([
+      (key, ExtendedTensorSpec((), tf.float32, name=key))
+      for key in (REWARD_LABEL, DONE_LABEL)
+  ])
+
+
+def next_state_as_state(features: Mapping[str, Any]) -> Dict[str, Any]:
+  """The next-state features of a batch, keyed as state features.
+
+  What a critic's network reads as 'state/x' for the next state of a
+  transition: 'next_state/x' renamed. Other features are left out.
+
+  Example:
+    >>> next_state_as_state({'state/pose': s, 'next_state/pose': s2,
+    ...                      'action': a})
+    {'state/pose': s2}
+
+  Args:
+    features: Flat {path: value} features (a flat `TensorSpecStruct`).
+
+  Returns:
+    {'state/...': value} for every 'next_state/...' feature.
+  """
+  return {
+      STATE_PATH + path[len(NEXT_STATE_PATH):]: value
+      for path, value in flatten_spec_structure(features).items()
+      if is_next_state_path(path)
+  }

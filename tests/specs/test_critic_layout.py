@@ -158,3 +158,57 @@ def test_a_critic_repeating_another_number_of_times_fails_clearly():
   with pytest.raises(ValueError,
                      match='action_batch_size=4 times but MyExport scores 8'):
     specs.caller_state_repeats(4, 8, who='MyExport')
+
+
+# -- The TD transition layout -------------------------------------------------
+
+
+@pytest.mark.parametrize('path,expected', [
+    ('next_state', True),
+    ('next_state/pose', True),
+    ('state/pose', False),
+    ('next_states/pose', False),
+])
+def test_next_state_paths_are_next_state_and_its_subtree(path, expected):
+  assert specs.is_next_state_path(path) is expected
+
+
+def test_next_state_path_mirrors_the_state_path():
+  assert specs.next_state_path('state/arm/pose') == 'next_state/arm/pose'
+  assert specs.next_state_path('state') == 'next_state'
+
+
+def test_a_feature_outside_the_state_has_no_next_state_path():
+  with pytest.raises(ValueError, match=r"'action/move' is not under 'state'"):
+    specs.next_state_path('action/move')
+
+
+def test_next_state_specs_copy_the_state_specs_under_next_names():
+  state = specs.TensorSpecStruct()
+  state['pose'] = _spec((3,), 'pose')
+  state['image'] = specs.ExtendedTensorSpec(
+      (8, 8, 3), tf.uint8, name='state/image', data_format='jpeg',
+      is_optional=True)
+  state['unnamed'] = specs.ExtendedTensorSpec((1,), tf.int64)
+  next_state = specs.next_state_specification(state)
+  assert list(next_state.keys()) == ['pose', 'image', 'unnamed']
+  assert [spec.name for spec in next_state.values()] == [
+      'next_pose', 'next_state/image', 'next_unnamed']
+  image = next_state['image']
+  assert (image.shape, image.dtype, image.data_format, image.is_optional) == (
+      (8, 8, 3), tf.uint8, 'jpeg', True)
+
+
+def test_transition_labels_are_float32_scalar_reward_and_done():
+  labels = specs.transition_label_specification()
+  assert [(path, spec.shape, spec.dtype, spec.name)
+          for path, spec in labels.items()] == [
+              ('reward', (), tf.float32, 'reward'),
+              ('done', (), tf.float32, 'done')]
+
+
+def test_next_state_features_are_renamed_as_state_features():
+  features = {'state/pose': 1, 'action': 2, 'next_state/pose': 3,
+              'next_state/arm/angle': 4}
+  assert specs.next_state_as_state(features) == {'state/pose': 3,
+                                                 'state/arm/angle': 4}
