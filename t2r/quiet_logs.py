@@ -45,13 +45,18 @@ DROPPED_LINE = re.compile(
     f'^(?:{_CPP_LOG_LINE}|{_BENIGN_CPP_ERRORS}|{_ABSL_BANNER}$|'
     f'{_CPU_FEATURE_NOTICE}|{_PYBULLET_BANNER})'.encode())
 
-# The child process: copies stdin to stdout line by line, minus DROPPED_LINE.
+# The child process: copies stdin to stdout line by line, minus DROPPED_LINE
+# and the tab-indented continuation lines of a dropped C++ log line (e.g. the
+# '\t [[{{node ...}}]]' line under a rendezvous warning).
 _FILTER_PROGRAM = f"""
 import re, sys
 dropped = re.compile({DROPPED_LINE.pattern!r})
 out = sys.stdout.buffer
+dropping = False
 for line in sys.stdin.buffer:
-  if not dropped.match(line):
+  dropping = bool(dropped.match(line)) or (dropping and
+                                           line.startswith(b'\\t'))
+  if not dropping:
     out.write(line)
     out.flush()
 """

@@ -18,9 +18,12 @@ _PROGRAM = textwrap.dedent("""
     from t2r import quiet_logs
     print('filtered', quiet_logs.quiet_tensorflow_logs(), flush=True)
     os.write(2, b'I1201 12:00:00.123456    42 port.cc:153] chatter\\n')
+    os.write(2, b'W0000 00:00:1796188317.674671 42 local_rendezvous.cc:412] '
+                b'aborting\\n\\t [[{{node continuation}}]]\\n')
     os.write(2, b'E0000 00:00:1796160952.424966 6681 cuda_platform.cc:52] '
                 b'failed call to cuInit: INTERNAL\\n')
     os.write(2, b'E1201 12:00:00.123456    42 real.cc:1] a real error\\n')
+    os.write(2, b'\\tan indented line of its own\\n')
     print('job line', file=sys.stderr, flush=True)
     raise ValueError('boom')
 """)
@@ -37,6 +40,8 @@ def test_cpp_chatter_is_dropped_and_everything_else_kept():
   assert result.returncode == 1
   assert 'filtered True' in result.stdout
   assert 'chatter' not in result.stderr
+  assert 'continuation' not in result.stderr
+  assert 'an indented line of its own' in result.stderr
   assert 'cuInit' not in result.stderr
   assert 'a real error' in result.stderr
   assert 'job line' in result.stderr

@@ -1,9 +1,10 @@
 """A small, fast flywheel on `PointReachEnv` for the launcher's tests.
 
 `LearnedReachCritic` is a trainable MLP critic Q(position, goal, action)
-regressing the step's reward; `CONFIG` wires it with the collectors, the
-evaluator and the growing replay. The launcher's processes import this
-module (the tests put this directory on PYTHONPATH).
+learned by TD (Bellman targets over its lagged target network, in-graph
+CEM for the max); `config` wires it with the collectors, the evaluator and
+the growing replay. The launcher's processes import this module (the tests
+put this directory on PYTHONPATH).
 """
 
 import gin
@@ -18,15 +19,32 @@ import point_records
 NUM_SAMPLES = 16
 
 
-@gin.configurable
-class LearnedReachCritic(models.CriticModel):
-  """An MLP over (position, goal, action), trained on one-step rewards."""
+class _ReachQNetwork(tf_keras.layers.Layer):
+  """Q from the packed critic features: an MLP over (position, goal, a)."""
 
   def __init__(self, **kwargs):
-    super().__init__(action_batch_size=NUM_SAMPLES, **kwargs)
-    self.mlp = tf_keras.Sequential([
-        tf_keras.layers.Dense(32, activation='relu'),
-        tf_keras.layers.Dense(1)])
+    super().__init__(**kwargs)
+    self.hidden = tf_keras.layers.Dense(32, activation='relu')
+    self.q = tf_keras.layers.Dense(1)
+
+  def call(self, features):
+    return self.q(self.hidden(tf.concat(
+        [features.state.position, features.state.goal, features.action],
+        axis=-1)))
+
+
+@gin.configurable
+class LearnedReachCritic(models.TDCriticModel):
+  """A TD critic over (position, goal, action) with Polyak targets."""
+
+  def __init__(self, **kwargs):
+    super().__init__(gamma=0.8, target_update_tau=0.05,
+                     cem_iterations=2, cem_num_samples=NUM_SAMPLES,
+                     cem_num_elites=4, action_batch_size=NUM_SAMPLES,
+                     **kwargs)
+
+  def create_q_network(self):
+    return _ReachQNetwork()
 
   def get_state_specification(self):
     spec = point_records.feature_spec()
@@ -36,9 +54,6 @@ class LearnedReachCritic(models.CriticModel):
   def get_action_specification(self):
     return point_records.feature_spec()['action']
 
-  def q_func(self, features, mode, config=None, params=None):
-    return self.mlp(tf.concat([features.state.position, features.state.goal,
-                               features.action], axis=-1))
 
 
 @gin.configurable
