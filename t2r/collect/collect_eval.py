@@ -41,7 +41,8 @@ class CollectEvalRound:
   eval: Optional[env_runner.RunEnvStats]
 
 
-def _round_seed(seed: Optional[int], *keys: int) -> Optional[int]:
+def round_seed(seed: Optional[int], *keys: int) -> Optional[int]:
+  """A reproducible seed per (seed, *keys); None stays None."""
   if seed is None:
     return None
   return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
@@ -154,7 +155,7 @@ def collect_eval_loop(collect_env: Any,
           episode_to_transitions_fn=episode_to_transitions_fn,
           replay_writer=replay_writer, root_dir=root_dir, tag='collect',
           global_step=step, num_episodes=num_collect,
-          seed=_round_seed(seed, len(rounds), 0), show_progress=show_progress)
+          seed=round_seed(seed, len(rounds), 0), show_progress=show_progress)
     if num_eval:
       evaluation = run_agent_fn(
           eval_env, policy, explore_schedule=None,
@@ -162,7 +163,7 @@ def collect_eval_loop(collect_env: Any,
                                      if record_eval_episodes else None),
           replay_writer=replay_writer, root_dir=root_dir, tag='eval',
           global_step=step, num_episodes=num_eval,
-          seed=_round_seed(seed, 1), show_progress=show_progress)
+          seed=round_seed(seed, 1), show_progress=show_progress)
     rounds.append(CollectEvalRound(step, collect, evaluation))
     logging.info(
         'collect_eval_loop: step %d: %s', step, '; '.join(
