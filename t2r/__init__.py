@@ -3,7 +3,7 @@
 Submodules (import what you need; importing `t2r` alone stays light):
   t2r.specs        ExtendedTensorSpec, TensorSpecStruct and the structure ops.
   t2r.data         Spec-generated parsing, record writing, input generators.
-  t2r.layers       Reusable tf-keras layers (SpatialSoftmax).
+  t2r.layers       Reusable tf-keras layers (SpatialSoftmax, FiLM, FiLMResNet, MDNHead, WaypointHead, Grasping44).
   t2r.models       T2RModel, Regression/Classification/CriticModel, optimizers.
   t2r.train        train_eval_model, callbacks, tf.distribute strategies.
   t2r.export       SavedModel export generators and training-time export hooks.
