@@ -18,6 +18,7 @@ if __name__ == '__main__':
   from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
   quiet_logs.quiet_tensorflow_logs()
 
+import signal
 import sys
 from typing import Sequence
 
@@ -41,7 +42,6 @@ _INDEX = flags.DEFINE_integer('index', 0, 'The collector number.')
 
 def run_role(role: str, index: int):
   """Runs one flywheel process, configured by the parsed gin config."""
-  flywheel_roles.stop_on_sigterm()
   with run_t2r_trainer.config_errors_in_one_line():
     if role == 'trainer':
       strategy = strategies.create_strategy()
@@ -57,6 +57,10 @@ def main(argv: Sequence[str]):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}. Pass configs '
                          'with --gin_configs and --gin_bindings.')
+  # Ctrl-C and SIGTERM stop the flywheel even when the shell started this
+  # process with SIGINT ignored (a background job, nohup).
+  signal.signal(signal.SIGINT, signal.default_int_handler)
+  flywheel_roles.stop_on_sigterm()
   configs = run_t2r_trainer.GIN_CONFIGS.value
   bindings = run_t2r_trainer.GIN_BINDINGS.value
   who = f'flywheel {_ROLE.value}' if _ROLE.value else 't2r-flywheel'
