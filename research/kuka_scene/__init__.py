@@ -15,7 +15,7 @@ Example:
 The names below load on first use (PEP 562).
 """
 
-import importlib
+from research import lazy_exports
 
 _EXPORTS = {
     'CameraPose': 'camera',
@@ -34,14 +34,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  module = importlib.import_module(f'{__name__}.{_EXPORTS[name]}')
-  value = getattr(module, name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports.lazy_exports(__name__, _EXPORTS, globals())

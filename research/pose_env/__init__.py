@@ -14,7 +14,7 @@ is imported. `gymnasium.make('t2r/PoseEnv-v0')` works once `research.pose_env`
 is imported.
 """
 
-import importlib
+from research import lazy_exports
 
 _EXPORTS = {
     'collect_episodes': 'collection',
@@ -41,17 +41,7 @@ def _register_env():
                        entry_point='research.pose_env.pose_env:PoseEnv')
 
 
-def __getattr__(name):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  module = importlib.import_module(f'{__name__}.{_EXPORTS[name]}')
-  value = getattr(module, name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports.lazy_exports(__name__, _EXPORTS, globals())
 
 
 _register_env()

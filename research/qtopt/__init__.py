@@ -12,7 +12,7 @@ light (no pybullet or TensorFlow until needed). `gymnasium.make` works for
 ('t2r/KukaGraspPoint-v0') once `research.qtopt` is imported.
 """
 
-import importlib
+from research import lazy_exports
 
 _EXPORTS = {
     'KukaGraspEnv': 'grasping_env',
@@ -44,17 +44,7 @@ def _register_envs():
       gymnasium.register(env_id, entry_point=entry_point)
 
 
-def __getattr__(name):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  module = importlib.import_module(f'{__name__}.{_EXPORTS[name]}')
-  value = getattr(module, name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports.lazy_exports(__name__, _EXPORTS, globals())
 
 
 _register_envs()
