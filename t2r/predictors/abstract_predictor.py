@@ -44,7 +44,12 @@ class AbstractPredictor(abc.ABC):
 
   @abc.abstractmethod
   def restore(self) -> bool:
-    """Loads the newest weights; True if newer weights are now in use."""
+    """Loads the newest weights; true if newer weights are now in use.
+
+    Callers test the result's truth only: an implementation may return a
+    richer object (`ExportedSavedModelPredictor` returns a `RestoreResult`
+    that also names the exports it skipped).
+    """
 
   def init_randomly(self):
     """Initializes the weights randomly (for tests and cold starts)."""

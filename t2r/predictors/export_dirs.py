@@ -36,11 +36,23 @@ def temp_dir_name(version: int) -> str:
   return f'{TEMP_PREFIX}{version_dir_name(version)}-{uuid.uuid4().hex}'
 
 
+def saved_model_file(path: str) -> Optional[str]:
+  """The `saved_model.pb` (or `.pbtxt`) in export `path`, or None."""
+  for name in _SAVED_MODEL_FILES:
+    candidate = os.path.join(path, name)
+    if tf.io.gfile.exists(candidate):
+      return candidate
+  return None
+
+
 def is_complete_export(path: str) -> bool:
-  """True if `path` holds a SavedModel and its t2r assets."""
-  has_saved_model = any(
-      tf.io.gfile.exists(os.path.join(path, name))
-      for name in _SAVED_MODEL_FILES)
+  """True if `path` holds a SavedModel and its t2r assets.
+
+  Complete is not loadable: a damaged `saved_model.pb` passes this check
+  (predictors skip exports that fail to load, see
+  `ExportedSavedModelPredictor`).
+  """
+  has_saved_model = saved_model_file(path) is not None
   assets = os.path.join(path, proto_conversion.ASSETS_DIRNAME,
                         proto_conversion.ASSETS_FILENAME)
   return has_saved_model and tf.io.gfile.exists(assets)

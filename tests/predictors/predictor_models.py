@@ -1,4 +1,7 @@
-"""A tiny regression model and its real SavedModel exports for predictor tests."""
+"""A tiny regression model, its real SavedModel exports, export helpers."""
+
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ import tf_keras
 from t2r import models
 from t2r import specs
 from t2r.export import default_export_generator
+from t2r.predictors import export_dirs
 
 
 class TinyRegression(models.RegressionModel):
@@ -71,3 +75,45 @@ def two_exports(tmp_path_factory):
 
 def model_outputs(model, features):
   return {k: np.asarray(v) for k, v in model(features).items()}
+
+
+def copy_version(src_path, root, version, name=None, damage=None):
+  """Copies an export into `root` like a writer: temp name, then rename.
+
+  Args:
+    src_path: The export to copy.
+    root: The export root to copy it into.
+    version: The version directory name.
+    name: 'temp' to leave it under its temporary name.
+    damage: If set, `damage_saved_model` the copy before the rename.
+  """
+  os.makedirs(root, exist_ok=True)
+  temp = os.path.join(root, export_dirs.temp_dir_name(version))
+  shutil.copytree(src_path, temp)
+  if damage:
+    damage_saved_model(temp, damage)
+  if name == 'temp':
+    return temp
+  final = os.path.join(root, str(version))
+  os.rename(temp, final)
+  return final
+
+
+def damage_saved_model(export_path, damage):
+  """Damages the saved_model.pb of a copied export in place.
+
+  Args:
+    export_path: An export directory (a copy: it is modified).
+    damage: 'garbage' (random bytes), 'truncated' (the first half) or
+      'empty' (0 bytes).
+  """
+  path = os.path.join(export_path, 'saved_model.pb')
+  with open(path, 'rb') as f:
+    content = f.read()
+  damaged = {
+      'garbage': np.random.default_rng(0).bytes(len(content)),
+      'truncated': content[:len(content) // 2],
+      'empty': b'',
+  }[damage]
+  with open(path, 'wb') as f:
+    f.write(damaged)

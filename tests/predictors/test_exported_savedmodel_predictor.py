@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from t2r.data import encoding
-from t2r.predictors import export_dirs
 from t2r.predictors.exported_savedmodel_predictor import ExportedSavedModelPredictor
 
+from predictor_models import copy_version
 from predictor_models import model_outputs
 from predictor_models import random_features
 
@@ -20,18 +20,6 @@ def _wait_until(condition, timeout=60.0):
   deadline = time.monotonic() + timeout
   while not condition() and time.monotonic() < deadline:
     time.sleep(0.001)
-
-
-def _copy_version(src_path, root, version, name=None):
-  """Copies an export into `root` like a writer: temp name, then rename."""
-  os.makedirs(root, exist_ok=True)
-  temp = os.path.join(root, export_dirs.temp_dir_name(version))
-  shutil.copytree(src_path, temp)
-  if name == 'temp':
-    return temp
-  final = os.path.join(root, str(version))
-  os.rename(temp, final)
-  return final
 
 
 def test_predict_before_restore_says_no_model_is_loaded(tmp_path):
@@ -64,9 +52,9 @@ def test_picks_newest_complete_export_ignoring_temp_and_partial(
     two_exports, tmp_path):
   _, [(_, first), (second_model, second)] = two_exports
   root = str(tmp_path / 'export')
-  _copy_version(first, root, 1)
-  _copy_version(second, root, 2)
-  _copy_version(first, root, 9, name='temp')   # a writer still at work
+  copy_version(first, root, 1)
+  copy_version(second, root, 2)
+  copy_version(first, root, 9, name='temp')   # a writer still at work
   partial = os.path.join(root, '7')            # assets not written yet
   shutil.copytree(second, partial)
   shutil.rmtree(os.path.join(partial, 'assets.extra'))
@@ -170,12 +158,62 @@ def test_tf_example_signature_through_predict(two_exports):
                              rtol=1e-6)
 
 
+def test_features_with_different_batch_sizes_name_each_feature_and_size(
+    two_exports):
+  _, [(_, path), _] = two_exports
+  predictor = ExportedSavedModelPredictor(path, timeout=0)
+  predictor.restore()
+  features = {'state/pose': random_features(batch_size=2)['state/pose'],
+              'state/image': random_features(batch_size=3)['state/image']}
+  with pytest.raises(ValueError, match=(
+      r"different batch sizes: 'state/image' \(name 'image'\): 3, "
+      r"'state/pose' \(name 'robot/pose'\): 2")):
+    predictor.predict(features)
+
+
+def _records(predictor, count):
+  features = random_features(batch_size=count)
+  spec = predictor.get_feature_specification()
+  return [
+      encoding.encode_example(spec, {k: v[i] for k, v in features.items()})
+      for i in range(count)
+  ]
+
+
+def test_garbage_record_for_serving_tf_example_names_its_index(two_exports):
+  _, [(_, path), _] = two_exports
+  predictor = ExportedSavedModelPredictor(path, timeout=0)
+  predictor.restore()
+  records = _records(predictor, 3)
+  records[2] = b'garbage'
+  with pytest.raises(ValueError, match=(
+      r"Record 2 of the batch of input 'input_example_tensor' \(7 bytes: "
+      r"b'garbage'\) of signature 'serving_tf_example' is not a serialized "
+      r"tf.train.Example")):
+    predictor.predict({'input_example_tensor': records},
+                      signature_name='serving_tf_example')
+
+
+def test_record_lacking_a_feature_names_its_index_and_the_feature(
+    two_exports):
+  _, [(_, path), _] = two_exports
+  predictor = ExportedSavedModelPredictor(path, timeout=0)
+  predictor.restore()
+  records = _records(predictor, 2)
+  records[1] = b''   # An empty tf.train.Example: no features at all.
+  with pytest.raises(ValueError, match=(
+      r"Record 1 of the batch .* does not match the specs of the export.*"
+      r"image")):
+    predictor.predict({'input_example_tensor': records},
+                      signature_name='serving_tf_example')
+
+
 @pytest.mark.parametrize('is_async', [False, True])
 def test_restore_swaps_in_a_newer_export_during_predict_calls(
     two_exports, tmp_path, is_async):
   _, [(first_model, first), (second_model, second)] = two_exports
   root = str(tmp_path / 'export')
-  _copy_version(first, root, 1)
+  copy_version(first, root, 1)
   predictor = ExportedSavedModelPredictor(root, timeout=0)
   assert predictor.restore()
   features = random_features()
@@ -200,7 +238,7 @@ def test_restore_swaps_in_a_newer_export_during_predict_calls(
   for thread in threads:
     thread.start()
   _wait_until(lambda: len(seen) >= 5 or errors)
-  _copy_version(second, root, 2)
+  copy_version(second, root, 2)
   if is_async:
     assert predictor.restore(is_async=True)
     assert predictor.wait_for_restore(timeout=60)

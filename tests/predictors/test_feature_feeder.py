@@ -124,3 +124,34 @@ def test_features_must_be_a_dict(feeder):
   with pytest.raises(TypeError, match=r"dict of numpy arrays keyed by "
                      r"feature path \['state/pose', 'action'\], got ndarray"):
     feeder(np.zeros((1, 3)))
+
+
+def test_critic_actions_may_hold_a_multiple_of_the_state_batch():
+  feeder = FeatureFeeder({
+      'state/target': Spec((2,), tf.float32, name='t'),
+      'action/move': Spec((3,), tf.float32, name='m'),
+  })
+  inputs = feeder({'state/target': np.zeros((2, 2), np.float32),
+                   'action/move': np.zeros((8, 3), np.float32)})
+  assert (inputs['state/target'].shape[0], inputs['action/move'].shape[0]) == (
+      2, 8)
+
+
+def test_critic_actions_that_are_no_multiple_of_the_state_batch_are_an_error():
+  feeder = FeatureFeeder({
+      'state/target': Spec((2,), tf.float32, name='t'),
+      'action/move': Spec((3,), tf.float32, name='m'),
+  })
+  with pytest.raises(ValueError, match=(
+      r"different batch sizes: 'action/move' \(name 'm'\): 3, "
+      r"'state/target' \(name 't'\): 2")):
+    feeder({'state/target': np.zeros((2, 2), np.float32),
+            'action/move': np.zeros((3, 3), np.float32)})
+
+
+def test_bytes_keep_their_trailing_nul_bytes():
+  # A serialized tf.train.Example may end with b'\x00' (an int64 0), which
+  # numpy's fixed-size bytes dtype would drop.
+  feeder = FeatureFeeder({'records': Spec((), tf.string, name='records')})
+  inputs = feeder({'records': [b'\x0a\x00', b'abc']})
+  assert list(inputs['records']) == [b'\x0a\x00', b'abc']
