@@ -11,6 +11,9 @@ Example:
 from t2r.data.abstract_input_generator import AbstractInputGenerator
 from t2r.data.encoding import ExampleEncoder
 from t2r.data.encoding import encode_example
+from t2r.data.episode_checks import check_episodes
+from t2r.data.episode_checks import find_idle_stretches
+from t2r.data.episode_checks import replay_labels
 from t2r.data.file_patterns import get_data_format_and_filenames
 from t2r.data.fractional_input_generator import FractionalRecordInputGenerator
 from t2r.data.multi_eval_input_generator import MultiEvalRecordInputGenerator
