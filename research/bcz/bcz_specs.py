@@ -48,8 +48,10 @@ import tensorflow as tf
 from t2r import specs
 from t2r.data import parsing
 from t2r.data import replay_writer
+from research import image_sizes
 
-ImageSize = Union[int, Sequence[int]]
+ImageSize = image_sizes.ImageSize
+as_image_size = image_sizes.as_image_size
 EmbeddingFn = Callable[[str, int], np.ndarray]
 
 # Spec paths of the episode record.
@@ -71,36 +73,6 @@ DEFAULT_IMAGE_SIZE = 64
 DEFAULT_EMBEDDING_SIZE = 32
 
 
-def as_image_size(image_size: ImageSize) -> Tuple[int, int]:
-  """Returns (height, width) from an int or a (height, width) pair.
-
-  Example:
-    >>> as_image_size(64)
-    (64, 64)
-
-  Args:
-    image_size: An int or a pair of ints.
-
-  Returns:
-    (height, width).
-
-  Raises:
-    ValueError: If `image_size` is not a positive int or a pair of them.
-  """
-  if isinstance(image_size, (int, np.integer)) and not isinstance(
-      image_size, bool):
-    size = (image_size, image_size)
-  elif isinstance(image_size, (list, tuple, np.ndarray)):
-    size = tuple(image_size)
-  else:
-    size = ()
-  if len(size) != 2 or not all(
-      isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
-      for s in size):
-    raise ValueError(
-        f'image_size must be a positive int or a (height, width) pair of '
-        f'positive ints, got {image_size!r}.')
-  return int(size[0]), int(size[1])
 
 
 def _check_size(size: Any, what: str) -> int:

@@ -46,6 +46,7 @@ import pybullet_data
 from research.kuka_scene import camera as camera_lib
 from research.kuka_scene import objects as objects_lib
 from research.kuka_scene import randomization as randomization_lib
+from research import image_sizes
 
 TIME_STEP = 1.0 / 240.0
 SOLVER_ITERATIONS = 150
@@ -86,33 +87,10 @@ _IK_RESIDUAL = 1e-5
 # The gripper points down.
 _DOWN = pybullet.getQuaternionFromEuler((0.0, -math.pi, 0.0))
 
-ImageSize = Union[int, Sequence[int]]
+ImageSize = image_sizes.ImageSize
+as_image_size = image_sizes.as_image_size
 
 
-def as_image_size(image_size: ImageSize) -> Tuple[int, int]:
-  """Returns (height, width) from an int or a (height, width) pair.
-
-  Example:
-    >>> as_image_size(64), as_image_size((512, 640))
-    ((64, 64), (512, 640))
-
-  Raises:
-    ValueError: If `image_size` is not a positive int or a pair of them.
-  """
-  if isinstance(image_size, (int, np.integer)) and not isinstance(
-      image_size, bool):
-    size = (image_size, image_size)
-  elif isinstance(image_size, (list, tuple, np.ndarray)):
-    size = tuple(image_size)
-  else:
-    size = ()
-  if len(size) != 2 or not all(
-      isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
-      for s in size):
-    raise ValueError(
-        f'image_size must be a positive int or a (height, width) pair of '
-        f'positive ints, got {image_size!r}.')
-  return int(size[0]), int(size[1])
 
 
 def _count(name: str, value: int, minimum: int) -> int:

@@ -16,29 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from t2r import specs
+from research import image_sizes
 
 
-ImageSize = Union[int, Sequence[int]]
+ImageSize = image_sizes.ImageSize
+as_image_size = image_sizes.as_image_size
 
 
-def as_image_size(image_size: ImageSize) -> Tuple[int, int]:
-  """Returns (height, width) from an int or a (height, width) pair.
-
-  Raises:
-    ValueError: If `image_size` is not a positive int or a pair of them.
-  """
-  if isinstance(image_size, (int, np.integer)):
-    size = (image_size, image_size)
-  elif isinstance(image_size, (list, tuple, np.ndarray)):
-    size = tuple(image_size)
-  else:
-    size = ()
-  if (len(size) != 2 or
-      not all(isinstance(s, (int, np.integer)) and s > 0 for s in size)):
-    raise ValueError(
-        f'image_size must be a positive int or a (height, width) pair of '
-        f'positive ints, got {image_size!r}.')
-  return int(size[0]), int(size[1])
 
 
 @gin.configurable
