@@ -361,3 +361,41 @@ def make_baseline(name: str, envs: Any, seed: int = 0) -> policies.Policy:
   raise ValueError(
       f"Unknown baseline {name!r}; expected one of 'random', "
       "'random_descending', 'straight_down', 'privileged'.")
+
+
+@gin.configurable
+def bootstrap_policy(env_fn: Any = gin.REQUIRED, name: str = 'random',
+                     seed: int = 0) -> policies.Policy:
+  """A baseline that needs only the action space, for a flywheel's bootstrap.
+
+  The collectors of a QT-Opt flywheel act with it before the first critic
+  export exists (`run_collector.bootstrap_policy_fn`).
+
+  Example (gin):
+    run_collector.bootstrap_policy_fn = @bootstrap_policy
+    bootstrap_policy.env_fn = @KukaGraspPointEnv
+    bootstrap_policy.name = 'random'
+
+  Args:
+    env_fn: () -> the env the collectors run (built once for its action
+      space, then closed).
+    name: 'random', 'random_descending' or 'straight_down'.
+    seed: The policy's seed.
+
+  Returns:
+    The policy.
+
+  Raises:
+    ValueError: For 'privileged' (it reads the live envs' simulator) or an
+      unknown name.
+  """
+  if name == 'privileged':
+    raise ValueError(
+        "bootstrap_policy builds policies from the action space alone; "
+        "'privileged' reads the envs' simulator: use make_baseline(name, "
+        'envs) with the envs it acts in.')
+  env = env_fn()
+  try:
+    return make_baseline(name, [env], seed)
+  finally:
+    env.close()

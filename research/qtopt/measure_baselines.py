@@ -3,7 +3,8 @@ r"""Success rates of the scripted grasping baselines, as a markdown table.
   python -m research.qtopt.measure_baselines --episodes=100 \
       [--variants=multi_step,grasp_point] [--baselines=random,privileged] \
       [--object_split=test] [--randomization=none] [--workers=2] \
-      [--seed=0] [--gin_bindings='KukaGraspEnv.lift_substeps=250']
+      [--seed=0] [--gin_bindings='KukaGraspEnv.lift_substeps=250'] \
+      [--record_dir=/tmp/grasp_data]
 
 Runs every baseline of `research.qtopt.baselines.BASELINES` for
 `--episodes` episodes on each variant through `t2r.collect.run_env`
@@ -80,6 +81,7 @@ class Job:
   seed: int
   episode_seed: int
   gin_bindings: Tuple[str, ...]
+  record_dir: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +125,26 @@ def _env_class(variant: str):
           'grasp_point': grasping_env.KukaGraspPointEnv}[variant]
 
 
+def _record_args(job: Job, env) -> Dict[str, object]:
+  """run_env's arguments that write the shard's transitions as records.
+
+  Files go to `record_dir/policy_<variant>-<baseline>/`, one per shard,
+  laid out as `qtopt_specs.specs_for_env(env)`.
+  """
+  # pylint: disable=g-import-not-at-top
+  from research.qtopt import qtopt_specs
+  from t2r.data import replay_writer
+  # pylint: enable=g-import-not-at-top
+  record_spec = qtopt_specs.specs_for_env(env)
+  return dict(
+      episode_to_transitions_fn=qtopt_specs.episode_to_transitions,
+      replay_writer=replay_writer.TFRecordReplayWriter(
+          feature_spec=record_spec.features, label_spec=record_spec.labels),
+      root_dir=job.record_dir,
+      tag=f'{job.variant}-{job.baseline}'.replace('_', '-'),
+      global_step=job.shard)
+
+
 def run_job(job: Job) -> JobResult:
   """Runs one shard in this process; returns its success count and times."""
   import gin  # pylint: disable=g-import-not-at-top
@@ -136,10 +158,11 @@ def run_job(job: Job) -> JobResult:
   try:
     policy = baselines.make_baseline(job.baseline, envs,
                                      seed=job.seed + job.shard)
+    records = _record_args(job, envs[0]) if job.record_dir else {}
     stats = env_runner.run_env(
         envs, policy, num_episodes=job.num_episodes,
         seed=job.episode_seed + job.first_episode, write_summaries=False,
-        show_progress=False)
+        show_progress=False, **records)
   finally:
     for env in envs:
       env.close()
@@ -150,7 +173,7 @@ def run_job(job: Job) -> JobResult:
 def make_jobs(variants: Sequence[str], baseline_names: Optional[Sequence[str]],
               episodes: int, shard_size: int, env_kwargs: Dict[str, object],
               num_envs: int, seed: int, episode_seed: int,
-              gin_bindings: Sequence[str]) -> List[Job]:
+              gin_bindings: Sequence[str], record_dir: str = '') -> List[Job]:
   """The shards of every (variant, baseline).
 
   Raises:
@@ -178,7 +201,7 @@ def make_jobs(variants: Sequence[str], baseline_names: Optional[Sequence[str]],
         jobs.append(Job(variant, name, shard, first,
                         min(shard_size, episodes - first),
                         tuple(sorted(env_kwargs.items())), num_envs, seed,
-                        episode_seed, tuple(gin_bindings)))
+                        episode_seed, tuple(gin_bindings), record_dir))
   return jobs
 
 
@@ -248,6 +271,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       help='Gin bindings for the envs, e.g. '
                       "'KukaGraspEnv.lift_substeps=250' (they stay bound in "
                       'the processes that run the shards).')
+  parser.add_argument('--record_dir', default='',
+                      help='Also write every transition as TFRecords '
+                      '(qtopt_specs layout) under '
+                      'RECORD_DIR/policy_<variant>-<baseline>/: offline '
+                      'data for the critic.')
   parser.add_argument('--output', default='',
                       help='Also write the table to this file.')
   args = parser.parse_args(argv)
@@ -257,7 +285,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   jobs = make_jobs([v for v in args.variants.split(',') if v],
                    [b for b in args.baselines.split(',') if b],
                    args.episodes, args.shard_size, env_kwargs, args.num_envs,
-                   args.seed, args.episode_seed, args.gin_bindings)
+                   args.seed, args.episode_seed, args.gin_bindings,
+                   args.record_dir)
   load_before = os.getloadavg()[0]
   start = time.perf_counter()
   if args.workers > 1:

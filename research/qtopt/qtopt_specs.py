@@ -125,6 +125,26 @@ def get_qtopt_specs(image_size: scene_lib.ImageSize = 64,
   return record_spec
 
 
+@gin.configurable
+def get_record_feature_specification(
+    image_size: scene_lib.ImageSize = 64,
+    action_size: int = 4) -> specs.TensorSpecStruct:
+  """The features of `get_qtopt_specs`, for a writer's `feature_spec`.
+
+  Example (gin):
+    TFRecordReplayWriter.feature_spec = @get_record_feature_specification()
+    TFRecordReplayWriter.label_spec = @get_record_label_specification()
+    get_record_feature_specification.action_size = 3
+  """
+  return get_qtopt_specs(image_size, action_size).features
+
+
+@gin.configurable
+def get_record_label_specification() -> specs.TensorSpecStruct:
+  """The labels of `get_qtopt_specs` ('reward', 'done'), for a writer."""
+  return specs.transition_label_specification()
+
+
 def specs_for_env(env: Any) -> specs.TensorSpecStruct:
   """`get_qtopt_specs` for a grasping env's image and action sizes.
 

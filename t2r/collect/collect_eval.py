@@ -88,6 +88,8 @@ def collect_eval_loop(collect_env: Any,
                       seed: Optional[int] = None,
                       run_agent_fn: RunAgentFn = env_runner.run_env,
                       record_eval_episodes: bool = False,
+                      max_episodes: Optional[int] = None,
+                      wait_for_new_export: bool = True,
                       show_progress: bool = True) -> List[CollectEvalRound]:
   """Collects and evaluates with each new export until `max_steps`.
 
@@ -127,13 +129,20 @@ def collect_eval_loop(collect_env: Any,
     run_agent_fn: Runs episodes (`run_env`'s signature).
     record_eval_episodes: Also write the greedy episodes, under
       `policy_eval/`.
+    max_episodes: Stop once this many exploring episodes are collected
+      (the last round is cut to fit); None: no limit.
+    wait_for_new_export: True: every round acts with a newer export than
+      the last (waiting for it). False: a round starts at once, with the
+      newest export there is (QT-Opt's collectors, which never wait; needed
+      when the trainer is held to a ratio of collected data).
     show_progress: Progress bars per run.
 
   Returns:
     One `CollectEvalRound` per round.
 
   Raises:
-    ValueError: For negative episode counts.
+    ValueError: For negative episode counts, a `max_episodes` < 1, or
+      `max_episodes` / `wait_for_new_export=False` with `num_collect=0`.
     TimeoutError: If no newer export appears in time (continuous mode), or
       none at all for a policy that needs one.
   """
@@ -141,7 +150,21 @@ def collect_eval_loop(collect_env: Any,
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
       raise ValueError(f'collect_eval_loop {name} must be an int >= 0, got '
                        f'{value!r}.')
+  if max_episodes is not None and (
+      isinstance(max_episodes, bool) or not isinstance(max_episodes, int) or
+      max_episodes < 1):
+    raise ValueError(f'collect_eval_loop max_episodes must be None or an int '
+                     f'>= 1, got {max_episodes!r}.')
+  if not num_collect and (max_episodes is not None or
+                          (continuous and not wait_for_new_export)):
+    raise ValueError(
+        'collect_eval_loop with num_collect=0 collects nothing, so '
+        'max_episodes would never end it and wait_for_new_export=False would '
+        'repeat the same export forever; pass num_collect > 0 or drop '
+        f'those (got max_episodes={max_episodes!r}, '
+        f'wait_for_new_export={wait_for_new_export!r}).')
   rounds: List[CollectEvalRound] = []
+  collected = 0
   policy.restore()
   if continuous and policy.predictor is not None and policy.global_step < 0:
     _wait_for_newer_export(policy, -1, new_export_timeout_secs,
@@ -149,13 +172,16 @@ def collect_eval_loop(collect_env: Any,
   while True:
     step = policy.global_step
     collect = evaluation = None
-    if num_collect:
+    count = num_collect if max_episodes is None else min(
+        num_collect, max_episodes - collected)
+    if count:
       collect = run_agent_fn(
           collect_env, policy, explore_schedule=explore_schedule,
           episode_to_transitions_fn=episode_to_transitions_fn,
           replay_writer=replay_writer, root_dir=root_dir, tag='collect',
-          global_step=step, num_episodes=num_collect,
+          global_step=step, num_episodes=count,
           seed=round_seed(seed, len(rounds), 0), show_progress=show_progress)
+      collected += count
     if num_eval:
       evaluation = run_agent_fn(
           eval_env, policy, explore_schedule=None,
@@ -170,7 +196,11 @@ def collect_eval_loop(collect_env: Any,
             f'{stats.tag} {stats.num_episodes} episodes, success '
             f'{stats.success_rate:.3f}, return {stats.mean_return:.4g}'
             for stats in (collect, evaluation) if stats is not None))
-    if not continuous or (max_steps is not None and step >= max_steps):
+    if not continuous or (max_steps is not None and step >= max_steps) or (
+        max_episodes is not None and collected >= max_episodes):
       return rounds
-    _wait_for_newer_export(policy, step, new_export_timeout_secs,
-                           poll_interval_secs)
+    if wait_for_new_export:
+      _wait_for_newer_export(policy, step, new_export_timeout_secs,
+                             poll_interval_secs)
+    else:
+      policy.restore()

@@ -27,6 +27,8 @@ Example (gin):
   run_collector.max_steps = %MAX_STEPS
 """
 
+import contextlib
+import numbers
 import os
 import signal
 import time
@@ -116,15 +118,33 @@ def exploring_cem_policy(predictor: Any,
       seed=None if seed is None else seed + 1)
 
 
+def collected_totals(root_dir: str) -> Dict[str, int]:
+  """The collectors' episodes and transitions so far, from their statuses."""
+  statuses = status_files.read_statuses(root_dir)
+  collectors = [s for name, s in statuses.items()
+                if name.startswith('collector-')]
+  return {key: int(sum(s.get(key, 0) for s in collectors))
+          for key in ('episodes', 'transitions')}
+
+
 class _StatusReporter:
-  """Wraps `run_env`, totalling its stats into a status file per run."""
+  """Wraps `run_env`, totalling its stats into a status file.
+
+  The totals (and the evaluator's history) continue those of the status
+  file a previous run of the role left, so a resumed flywheel counts all
+  its episodes.
+  """
 
   def __init__(self, root_dir: str, name: str, history_key: Optional[str]):
     self._root_dir, self._name = root_dir, name
     self._history_key = history_key
-    self.status: Dict[str, Any] = {'episodes': 0, 'transitions': 0,
-                                   'files': 0, 'global_step': -1}
-    self.history: List[Dict[str, float]] = []
+    previous = status_files.read_statuses(root_dir).get(name, {})
+    self.status: Dict[str, Any] = {
+        key: int(previous.get(key, 0))
+        for key in ('episodes', 'transitions', 'files')}
+    self.status['global_step'] = int(previous.get('global_step', -1))
+    self.history: List[Dict[str, float]] = list(
+        previous.get(history_key, [])) if history_key else []
 
   def report(self, **fields):
     self.status.update(fields)
@@ -135,10 +155,13 @@ class _StatusReporter:
 
   def __call__(self, *args, **kwargs) -> env_runner.RunEnvStats:
     stats = env_runner.run_env(*args, **kwargs)
-    self.history.append({'global_step': stats.global_step,
-                         'success_rate': stats.success_rate,
-                         'mean_return': stats.mean_return,
-                         'mean_length': stats.mean_length})
+    if self._history_key:
+      self.history.append({'global_step': stats.global_step,
+                           'success_rate': stats.success_rate,
+                           'mean_return': stats.mean_return,
+                           'mean_length': stats.mean_length,
+                           'collected_episodes': collected_totals(
+                               self._root_dir)['episodes']})
     self.report(episodes=self.status['episodes'] + stats.num_episodes,
                 transitions=self.status['transitions'] +
                 stats.num_transitions,
@@ -147,6 +170,16 @@ class _StatusReporter:
                 success_rate=stats.success_rate,
                 episodes_per_second=stats.episodes_per_second)
     return stats
+
+
+@contextlib.contextmanager
+def _failure_reported(reporter: _StatusReporter):
+  """Reports state 'failed' if the body raises (then re-raises)."""
+  try:
+    yield
+  except Exception:
+    reporter.report(state='failed')
+    raise
 
 
 def _make_envs(env_fn: Callable[[], Any], count: int) -> List[Any]:
@@ -169,6 +202,8 @@ def run_collector(root_dir: str = gin.REQUIRED,
                   envs_per_process: int = 1,
                   bootstrap_episodes: int = 200,
                   max_steps: Optional[int] = None,
+                  max_episodes: Optional[int] = None,
+                  wait_for_new_export: bool = True,
                   new_export_timeout_secs: float = 3600.0,
                   seed: Optional[int] = 0,
                   show_progress: bool = False) -> None:
@@ -191,6 +226,13 @@ def run_collector(root_dir: str = gin.REQUIRED,
     bootstrap_episodes: Bootstrap episodes this collector writes at most
       before it waits for the first export.
     max_steps: Stop after the round acted with an export at or past it.
+    max_episodes: Stop once this collector has written this many episodes
+      in all (bootstrap and earlier runs of the flywheel included); None:
+      no limit.
+    wait_for_new_export: False: start each round at once with the newest
+      export (see `collect_eval_loop`); set it when the trainer is held to
+      a replay ratio (`run_trainer.max_steps_per_transition`), which
+      otherwise waits for the collectors while they wait for an export.
     new_export_timeout_secs: How long to wait for a newer export.
     seed: The flywheel's seed (each collector derives its own).
     show_progress: Progress bars in the collector's log.
@@ -200,28 +242,41 @@ def run_collector(root_dir: str = gin.REQUIRED,
   envs = _make_envs(env_fn, envs_per_process)
   reporter = _StatusReporter(root_dir, name, history_key=None)
   reporter.report(state='starting')
-  predictor = ExportedSavedModelPredictor(export_root(root_dir), timeout=0)
-  bootstrapped = 0
-  if bootstrap_policy_fn is not None:
-    bootstrap_policy = bootstrap_policy_fn()
-    while bootstrapped < bootstrap_episodes and not predictor.restore():
-      reporter.report(state='bootstrap')
-      count = min(episodes_per_round, bootstrap_episodes - bootstrapped)
-      reporter(envs, bootstrap_policy, explore_schedule=None,
-               episode_to_transitions_fn=episode_to_transitions_fn,
-               replay_writer=replay_writer, root_dir=root_dir, tag='collect',
-               global_step=-1, num_episodes=count,
-               seed=None if seed is None else seed + 7919 * bootstrapped,
-               show_progress=show_progress)
-      bootstrapped += count
-  reporter.report(state='collecting')
-  collect_eval.collect_eval_loop(
-      envs, envs, policy_fn(predictor), root_dir,
-      episode_to_transitions_fn=episode_to_transitions_fn,
-      replay_writer=replay_writer, explore_schedule=explore_schedule,
-      num_collect=episodes_per_round, num_eval=0, continuous=True,
-      max_steps=max_steps, new_export_timeout_secs=new_export_timeout_secs,
-      seed=seed, run_agent_fn=reporter, show_progress=show_progress)
+  with _failure_reported(reporter):
+    predictor = ExportedSavedModelPredictor(export_root(root_dir), timeout=0)
+    bootstrapped = 0
+
+    def remaining() -> Optional[int]:
+      if max_episodes is None:
+        return None
+      return max_episodes - reporter.status['episodes']
+
+    if bootstrap_policy_fn is not None:
+      bootstrap_policy = bootstrap_policy_fn()
+      while (bootstrapped < bootstrap_episodes and not predictor.restore()
+             and (remaining() is None or remaining() > 0)):
+        reporter.report(state='bootstrap')
+        count = min(episodes_per_round, bootstrap_episodes - bootstrapped,
+                    *([remaining()] if max_episodes is not None else []))
+        reporter(envs, bootstrap_policy, explore_schedule=None,
+                 episode_to_transitions_fn=episode_to_transitions_fn,
+                 replay_writer=replay_writer, root_dir=root_dir, tag='collect',
+                 global_step=-1, num_episodes=count,
+                 seed=None if seed is None else seed + 7919 * bootstrapped,
+                 show_progress=show_progress)
+        bootstrapped += count
+    if remaining() is not None and remaining() <= 0:
+      reporter.report(state='done')
+      return
+    reporter.report(state='collecting')
+    collect_eval.collect_eval_loop(
+        envs, envs, policy_fn(predictor), root_dir,
+        episode_to_transitions_fn=episode_to_transitions_fn,
+        replay_writer=replay_writer, explore_schedule=explore_schedule,
+        num_collect=episodes_per_round, num_eval=0, continuous=True,
+        max_steps=max_steps, new_export_timeout_secs=new_export_timeout_secs,
+        seed=seed, run_agent_fn=reporter, max_episodes=remaining(),
+        wait_for_new_export=wait_for_new_export, show_progress=show_progress)
   reporter.report(state='done')
 
 
@@ -300,9 +355,65 @@ class TrainerStatusCallback(tf_keras.callbacks.Callback):
     self._write('done')
 
 
+class ReplayRatioLimiter(tf_keras.callbacks.Callback):
+  """Holds the trainer back to at most K train steps per collected transition.
+
+  Off-policy training on a growing replay overfits its first files when the
+  trainer runs far ahead of the collectors (a fast GPU trainer, slow
+  simulators): Reverb's rate limiters and QT-Opt's fixed train/collect
+  ratio bound it. Before each step this callback compares the global step
+  with `max_steps_per_transition` times the transitions the collectors
+  report in their status files, and waits (polling every `poll_secs`) while
+  the step is past it. It stops waiting once no collector is running any
+  more (all report 'done' or 'failed'), so a finished collection never
+  stalls the last steps.
+
+  Example (gin):
+    run_trainer.max_steps_per_transition = 2.0
+
+  Args:
+    root_dir: The flywheel's root directory.
+    max_steps_per_transition: Train steps allowed per collected transition
+      (> 0).
+    poll_secs: Seconds between checks while waiting.
+
+  Raises:
+    ValueError: If `max_steps_per_transition` is not positive.
+  """
+
+  def __init__(self, root_dir: str, max_steps_per_transition: float,
+               poll_secs: float = 1.0):
+    super().__init__()
+    if isinstance(max_steps_per_transition, bool) or not isinstance(
+        max_steps_per_transition, numbers.Real) or not (
+            max_steps_per_transition > 0):
+      raise ValueError(
+          'max_steps_per_transition must be a positive number (train steps '
+          f'per collected transition), got {max_steps_per_transition!r}.')
+    self._root_dir = root_dir
+    self._ratio = float(max_steps_per_transition)
+    self._poll_secs = poll_secs
+    self.waited_secs = 0.0
+
+  def _collection_over(self) -> bool:
+    statuses = status_files.read_statuses(self._root_dir)
+    collectors = [s for name, s in statuses.items()
+                  if name.startswith('collector-')]
+    return bool(collectors) and all(s.get('state') in ('done', 'failed')
+                                    for s in collectors)
+
+  def on_train_batch_begin(self, batch, logs=None):
+    step = train_steps.global_step(self.model)
+    while (step >= self._ratio * collected_totals(
+        self._root_dir)['transitions'] and not self._collection_over()):
+      time.sleep(self._poll_secs)
+      self.waited_secs += self._poll_secs
+
+
 @gin.configurable
 def run_trainer(root_dir: str = gin.REQUIRED,
-                strategy: Optional[tf.distribute.Strategy] = None
+                strategy: Optional[tf.distribute.Strategy] = None,
+                max_steps_per_transition: Optional[float] = None
                ) -> Dict[str, Any]:
   """The trainer process: `train_eval_model` into `root_dir/model`.
 
@@ -312,14 +423,23 @@ def run_trainer(root_dir: str = gin.REQUIRED,
   Args:
     root_dir: The flywheel's root directory.
     strategy: The tf.distribute strategy to train under (None: default).
+    max_steps_per_transition: None trains as fast as it can; a number K
+      holds the trainer at K train steps per transition the collectors have
+      written (`ReplayRatioLimiter`).
 
   Returns:
     `train_eval_model`'s result.
+
+  Raises:
+    ValueError: For a non-positive `max_steps_per_transition`.
   """
+  callbacks = [TrainerStatusCallback(root_dir)]
+  if max_steps_per_transition is not None:
+    callbacks.append(ReplayRatioLimiter(root_dir, max_steps_per_transition))
   newest = export_dirs.latest_export(export_root(root_dir))
   status_files.write_status(root_dir, 'trainer', {
       'state': 'starting', 'global_step': newest[0] if newest else 0,
       'steps_per_second': 0.0})
   return train_eval.train_eval_model(
       model_dir=model_dir(root_dir), strategy=strategy,
-      callbacks=[TrainerStatusCallback(root_dir)])
+      callbacks=callbacks)

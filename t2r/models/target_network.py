@@ -29,7 +29,7 @@ Example:
 """
 
 import math
-from typing import Any, Sequence
+from typing import Any, List, Sequence
 
 import gin
 import tensorflow as tf
@@ -133,6 +133,32 @@ def update_target_variables(online_variables: Sequence[tf.Variable],
       strategy.extended.update(target, mix, args=(online,), group=False)
 
   _in_cross_replica_context(update)
+
+
+def network_variables(network: Any) -> List[tf.Variable]:
+  """A network's variables in an order that does not depend on `trainable`.
+
+  tf-keras lists a layer's `weights` as trainable ones first, then the rest;
+  a frozen copy (`trainable = False`, as a target network is) has no
+  trainable weights, so with batch norm (moving statistics) the two lists
+  interleave differently. Ordering by each variable's own `trainable` flag
+  (set at creation, unchanged by freezing the layer) gives both networks
+  the same order.
+
+  Example:
+    >>> update_target_variables(network_variables(q_network),
+    ...                         network_variables(target_q_network), 1.0)
+
+  Args:
+    network: A built tf-keras layer or model.
+
+  Returns:
+    Its variables: those created trainable, then the others, each group in
+    `weights` order.
+  """
+  weights = list(network.weights)
+  return ([v for v in weights if v.trainable] +
+          [v for v in weights if not v.trainable])
 
 
 @gin.configurable

@@ -371,8 +371,8 @@ class TDCriticModel(critic_model.CriticModel, metaclass=abc.ABCMeta):
       ValueError: If the model has no optimizer (call compile() first) or
         the networks have not been built (call build_from_specs()).
     """
-    online = self.q_network.weights
-    target = self.target_q_network.weights
+    online = target_network.network_variables(self.q_network)
+    target = target_network.network_variables(self.target_q_network)
     if not online or not self.target_q_network.built:
       raise ValueError(
           f'{type(self).__name__} cannot update its target network before '

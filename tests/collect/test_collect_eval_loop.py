@@ -103,3 +103,115 @@ def test_no_newer_export_in_time_is_a_clear_timeout(tmp_path):
 def test_negative_episode_counts_are_rejected(tmp_path):
   with pytest.raises(ValueError, match='num_eval must be an int >= 0'):
     _loop(tmp_path, ScriptedReachPolicy(), num_eval=-1)
+
+
+class _ExportsBeforeEveryRestore(ScriptedReachPolicy):
+  """A scripted policy whose trainer exports 10 steps more before restore().
+
+  Stands in for a fast trainer: every `restore()` finds a newer export (steps
+  9, 19, 29, ...), so the loop never waits and each round's step tells which
+  export it acted with.
+  """
+
+  def __init__(self):
+    super().__init__()
+    self._step = -1
+
+  @property
+  def predictor(self):
+    return 'a predictor'
+
+  def restore(self):
+    self._step += 10
+    return True
+
+  @property
+  def global_step(self):
+    return self._step
+
+
+def _run_env_at_most(calls):
+  """`run_env`, failing the test instead of looping on past `calls` calls."""
+  made = []
+
+  def run_agent(*args, **kwargs):
+    made.append(None)
+    assert len(made) <= calls, f'the loop ran more than {calls} rounds'
+    return collect.run_env(*args, **kwargs)
+
+  return run_agent
+
+
+@pytest.fixture(scope='module')
+def single_export(tmp_path_factory):
+  """An export root holding one export, at global step 10 (and no other)."""
+  export_root = str(tmp_path_factory.mktemp('single_export') / 'export')
+  point_critic.export(export_root, 10)
+  return export_root
+
+
+@pytest.mark.parametrize('max_episodes, collected', [
+    (6, [4, 2]),
+    (8, [4, 4]),
+    (3, [3]),
+    (1, [1]),
+])
+def test_max_episodes_cuts_the_last_round_to_fit(tmp_path, max_episodes,
+                                                 collected):
+  rounds = _loop(tmp_path, _ExportsBeforeEveryRestore(), num_collect=4,
+                 num_eval=0, max_episodes=max_episodes,
+                 run_agent_fn=_run_env_at_most(3))
+  assert [r.collect.num_episodes for r in rounds] == collected
+
+
+def test_max_episodes_ends_the_loop_before_max_steps(tmp_path):
+  rounds = _loop(tmp_path, _ExportsBeforeEveryRestore(), num_collect=4,
+                 num_eval=0, max_episodes=6, max_steps=1000,
+                 run_agent_fn=_run_env_at_most(3))
+  assert [r.global_step for r in rounds] == [9, 19]
+
+
+def test_max_episodes_cuts_a_single_bootstrap_round_too(tmp_path):
+  [round_] = _loop(tmp_path, ScriptedReachPolicy(), continuous=False,
+                   num_collect=4, max_episodes=2)
+  assert round_.collect.num_episodes == 2 and round_.eval.num_episodes == 3
+
+
+@pytest.mark.parametrize('max_episodes', [0, -1, True, False, 2.0, '3'])
+def test_max_episodes_must_be_a_positive_int(tmp_path, max_episodes):
+  with pytest.raises(ValueError,
+                     match='max_episodes must be None or an int >= 1'):
+    _loop(tmp_path, ScriptedReachPolicy(), max_episodes=max_episodes)
+
+
+def test_without_waiting_every_round_uses_the_one_export_there_is(
+    tmp_path, single_export):
+  rounds = _loop(tmp_path, _cem_policy(single_export), num_collect=4,
+                 num_eval=0, max_episodes=8, wait_for_new_export=False,
+                 new_export_timeout_secs=0.3,
+                 run_agent_fn=_run_env_at_most(3))
+  assert [r.global_step for r in rounds] == [10, 10]
+  assert [r.collect.num_episodes for r in rounds] == [4, 4]
+
+
+def test_waiting_for_a_new_export_with_only_one_times_out(tmp_path,
+                                                          single_export):
+  with pytest.raises(TimeoutError,
+                     match='no export newer than global step 10'):
+    _loop(tmp_path, _cem_policy(single_export), num_collect=4, num_eval=0,
+          max_episodes=8, wait_for_new_export=True,
+          new_export_timeout_secs=0.3)
+
+
+def test_without_waiting_each_round_picks_up_the_newest_export(tmp_path):
+  rounds = _loop(tmp_path, _ExportsBeforeEveryRestore(), num_collect=2,
+                 num_eval=0, max_episodes=6, wait_for_new_export=False,
+                 run_agent_fn=_run_env_at_most(4))
+  assert [r.global_step for r in rounds] == [9, 19, 29]
+
+
+def test_without_waiting_the_first_export_is_still_awaited(tmp_path):
+  with pytest.raises(TimeoutError,
+                     match='no export newer than global step -1'):
+    _loop(tmp_path, _cem_policy(str(tmp_path / 'export')), max_episodes=4,
+          wait_for_new_export=False, new_export_timeout_secs=0.3)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from t2r import models
 from t2r.models import target_network
@@ -129,3 +130,50 @@ def test_update_under_a_strategy_scope_and_in_its_replica_function():
   online[0].assign([3.0, 4.0])
   tf.function(lambda: strategy.run(lambda: update(online, target, 1)))()
   _assert_equal(target, [[3.0, 4.0]])
+
+
+class _BatchNormNetwork(tf_keras.layers.Layer):
+  """Dense -> batch norm -> Dense, as a layer (like a critic's Q-network)."""
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.hidden = tf_keras.layers.Dense(3)
+    self.norm = tf_keras.layers.BatchNormalization()
+    self.out = tf_keras.layers.Dense(1)
+
+  def call(self, inputs):
+    return self.out(self.norm(self.hidden(inputs)))
+
+
+def _built_batch_norm_network(trainable: bool):
+  network = _BatchNormNetwork()
+  network(tf.zeros((1, 2)))
+  network.trainable = trainable
+  return network
+
+
+def test_network_variables_pair_a_frozen_batch_norm_copy_with_its_online():
+  online = _built_batch_norm_network(trainable=True)
+  target = _built_batch_norm_network(trainable=False)
+  # tf-keras lists a frozen network's moving statistics among its kernels.
+  assert ([v.shape for v in online.weights] !=
+          [v.shape for v in target.weights])
+  pairs = zip(target_network.network_variables(online),
+              target_network.network_variables(target))
+  for online_variable, target_variable in pairs:
+    assert online_variable.shape == target_variable.shape
+    assert (online_variable.name.split('/')[-1] ==
+            target_variable.name.split('/')[-1])
+
+
+def test_a_frozen_batch_norm_copy_updates_from_its_online_network():
+  online = _built_batch_norm_network(trainable=True)
+  target = _built_batch_norm_network(trainable=False)
+  online.norm.moving_mean.assign([1.0, 2.0, 3.0])
+  target_network.update_target_variables(
+      target_network.network_variables(online),
+      target_network.network_variables(target), 1.0)
+  np.testing.assert_array_equal(target.norm.moving_mean.numpy(),
+                                [1.0, 2.0, 3.0])
+  np.testing.assert_array_equal(target.hidden.kernel.numpy(),
+                                online.hidden.kernel.numpy())
