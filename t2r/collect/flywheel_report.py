@@ -3,7 +3,8 @@
 Reads what the processes reported (`status_files`): the evaluator's history
 (success rate and return per export), the collectors' totals and the
 trainer's last step. Writes `root_dir/flywheel.png`, the success rate of
-each evaluated export against its global step.
+each evaluated export against the episodes collected by then (or, for
+histories without them, its global step).
 """
 
 import os
@@ -18,19 +19,34 @@ from t2r.collect import status_files
 _WIDTH, _HEIGHT, _MARGIN = 640, 360, 48
 
 
+def _has_episodes(history: Sequence[Dict[str, float]]) -> bool:
+  return bool(history) and all('collected_episodes' in row for row in history)
+
+
 def summary_table(history: Sequence[Dict[str, float]]) -> str:
-  """A markdown table: one row per evaluated export."""
-  lines = ['| export step | eval success | mean return | mean length |',
-           '|---:|---:|---:|---:|']
+  """A markdown table: one row per evaluated export.
+
+  With the collectors' episode count at each evaluation (the evaluator
+  records it), a 'collected episodes' column comes first.
+  """
+  episodes = _has_episodes(history)
+  lines = [('| collected episodes ' if episodes else '') +
+           '| export step | eval success | mean return | mean length |',
+           ('|---:' if episodes else '') + '|---:|---:|---:|---:|']
   for row in history:
-    lines.append(f"| {row['global_step']} | {row['success_rate']:.3f} | "
+    lines.append((f"| {row['collected_episodes']} " if episodes else '') +
+                 f"| {row['global_step']} | {row['success_rate']:.3f} | "
                  f"{row['mean_return']:.4g} | {row['mean_length']:.1f} |")
   return '\n'.join(lines)
 
 
 def draw_curve(history: Sequence[Dict[str, float]], path: str,
                title: str = 'flywheel: greedy success rate per export'):
-  """Draws success rate (0..1) against global step into a PNG at `path`."""
+  """Draws success rate (0..1) into a PNG at `path`.
+
+  Against the collected episodes when every row has them (the learning
+  curve of an off-policy run), else against the export's global step.
+  """
   image = Image.new('RGB', (_WIDTH, _HEIGHT), 'white')
   draw = ImageDraw.Draw(image)
   left, top = _MARGIN, _MARGIN // 2 + 12
@@ -41,19 +57,21 @@ def draw_curve(history: Sequence[Dict[str, float]], path: str,
     y = bottom - fraction * (bottom - top)
     draw.line([left - 4, y, left, y], fill='black')
     draw.text((4, y - 6), f'{fraction:.1f}', fill='black')
-  steps = [row['global_step'] for row in history]
+  key, unit = (('collected_episodes', 'episodes') if _has_episodes(history)
+               else ('global_step', 'step'))
+  steps = [row[key] for row in history]
   if steps:
     low, high = min(steps), max(max(steps), min(steps) + 1)
-    points = [(left + (row['global_step'] - low) / (high - low) *
-               (right - left),
+    points = [(left + (row[key] - low) / (high - low) * (right - left),
                bottom - row['success_rate'] * (bottom - top))
               for row in history]
     if len(points) > 1:
       draw.line(points, fill='royalblue', width=3)
     for x, y in points:
       draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill='royalblue')
-    draw.text((left, bottom + 6), f'step {low}', fill='black')
-    draw.text((right - 70, bottom + 6), f'step {max(steps)}', fill='black')
+    draw.text((left, bottom + 6), f'{unit} {low}', fill='black')
+    draw.text((right - 100, bottom + 6), f'{unit} {max(steps)}',
+              fill='black')
   with tf.io.gfile.GFile(path, "wb") as f:
     image.save(f, format="PNG")
 

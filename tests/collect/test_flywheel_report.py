@@ -3,6 +3,7 @@
 import io
 import os
 
+import numpy as np
 from PIL import Image
 
 from t2r.collect import flywheel_report
@@ -21,6 +22,35 @@ def test_the_table_has_a_row_per_export():
   assert table[0].startswith('| export step | eval success |')
   assert table[2:] == ['| 100 | 0.250 | -0.3 | 1.0 |',
                        '| 200 | 0.500 | -0.1 | 1.0 |']
+
+
+def test_the_table_leads_with_collected_episodes_when_recorded():
+  history = [dict(row, collected_episodes=episodes)
+             for row, episodes in zip(HISTORY, (250, 600))]
+  table = flywheel_report.summary_table(history).splitlines()
+  assert table[0].startswith('| collected episodes | export step |')
+  assert table[2:] == ['| 250 | 100 | 0.250 | -0.3 | 1.0 |',
+                       '| 600 | 200 | 0.500 | -0.1 | 1.0 |']
+
+
+def _curve_pixels(tmp_path, history):
+  path = str(tmp_path / 'curve.png')
+  flywheel_report.draw_curve(history, path)
+  with Image.open(path) as image:
+    return np.asarray(image.convert('RGB')).tobytes()
+
+
+def test_the_curve_runs_along_the_collected_episodes_when_recorded(tmp_path):
+  # Episodes 0 and 900 versus steps 100 and 200: the same two points span
+  # the axis either way, but an episode axis puts a middle point elsewhere.
+  rows = [dict(HISTORY[0], global_step=100, collected_episodes=0),
+          dict(HISTORY[1], global_step=110, collected_episodes=100),
+          dict(HISTORY[1], global_step=200, collected_episodes=900)]
+  by_episodes = _curve_pixels(tmp_path, rows)
+  by_steps = _curve_pixels(tmp_path, [
+      {k: v for k, v in row.items() if k != 'collected_episodes'}
+      for row in rows])
+  assert by_episodes != by_steps
 
 
 def test_the_report_prints_totals_and_draws_the_curve(tmp_path):
