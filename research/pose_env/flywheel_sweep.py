@@ -20,15 +20,14 @@ if __name__ == '__main__':
 
 import json
 import os
-import subprocess
 import sys
-import time
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 from absl import app
 from absl import flags
 import numpy as np
 
+from research import flywheel_seeds
 from research import seed_summary
 from research.pose_env import pose_env
 from research.pose_env import random_policy
@@ -53,29 +52,6 @@ _MAX_STEPS = flags.DEFINE_integer('max_train_steps', 5000,
                                   'MAX_TRAIN_STEPS of every run.')
 
 
-def _finished(root_dir: str, max_steps: int) -> bool:
-  history = status_files.read_statuses(root_dir).get('evaluator', {}).get(
-      'history', [])
-  return bool(history) and history[-1]['global_step'] >= max_steps
-
-
-def _run_seed(seed: int, root_dir: str, max_steps: int,
-              bindings: Sequence[str]) -> float:
-  """Runs (or reuses) one seed's flywheel; returns its wall seconds."""
-  if _finished(root_dir, max_steps):
-    print(f'seed {seed}: reusing {root_dir}', flush=True)
-    return float('nan')
-  command = [sys.executable, '-m', 't2r.bin.run_flywheel',
-             f'--gin_configs={CONFIG}',
-             f"--gin_bindings=ROOT_DIR='{root_dir}'",
-             f'--gin_bindings=SEED={seed}',
-             f'--gin_bindings=MAX_TRAIN_STEPS={max_steps}',
-             *[f'--gin_bindings={binding}' for binding in bindings]]
-  start = time.monotonic()
-  subprocess.run(command, check=True)
-  return time.monotonic() - start
-
-
 def _random_distance(seed: int) -> float:
   """A random policy on the evaluator's scenes of `seed` (same reset seeds)."""
   envs = [pose_env.PoseEnv(image_size=64) for _ in range(10)]
@@ -92,8 +68,7 @@ def _random_distance(seed: int) -> float:
 def _seed_result(seed: int, root_dir: str, seconds: float) -> Dict:
   statuses = status_files.read_statuses(root_dir)
   last = statuses['evaluator']['history'][-1]
-  episodes = sum(s.get('episodes', 0) for name, s in statuses.items()
-                 if name.startswith('collector-'))
+  episodes = flywheel_seeds.collected_episodes(root_dir)
   return {'seed': seed, 'global_step': last['global_step'],
           'flywheel_distance': -last['mean_return'],
           'flywheel_success': last['success_rate'],
@@ -108,7 +83,8 @@ def main(argv):
   results: List[Dict] = []
   for seed in seeds:
     root_dir = os.path.join(_ROOT_DIR.value, f'seed{seed}')
-    seconds = _run_seed(seed, root_dir, _MAX_STEPS.value, _BINDINGS.value)
+    seconds = flywheel_seeds.run_seed(CONFIG, seed, root_dir,
+                                      _MAX_STEPS.value, _BINDINGS.value)
     results.append(_seed_result(seed, root_dir, seconds))
     print(f"seed {seed}: flywheel {results[-1]['flywheel_distance']:.4f} m, "
           f"random {results[-1]['random_distance']:.4f} m, "

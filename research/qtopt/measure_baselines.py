@@ -4,7 +4,7 @@ r"""Success rates of the scripted grasping baselines, as a markdown table.
       [--variants=multi_step,grasp_point] [--baselines=random,privileged] \
       [--object_split=test] [--randomization=none] [--workers=2] \
       [--seed=0] [--gin_bindings='KukaGraspEnv.lift_substeps=250'] \
-      [--record_dir=/tmp/grasp_data]
+      [--record_dir=/tmp/grasp_data] [--export_dir=ROOT_DIR/model/export]
 
 Runs every baseline of `research.qtopt.baselines.BASELINES` for
 `--episodes` episodes on each variant through `t2r.collect.run_env`
@@ -34,6 +34,8 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 VARIANTS = ('multi_step', 'grasp_point')
+# The learned policy's row: greedy CEM over --export_dir.
+CRITIC = 'critic'
 # Held-out episode seeds, far from the seeds collectors start from.
 DEFAULT_EPISODE_SEED = 1_000_000
 
@@ -82,6 +84,7 @@ class Job:
   episode_seed: int
   gin_bindings: Tuple[str, ...]
   record_dir: str = ''
+  export_dir: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +148,22 @@ def _record_args(job: Job, env) -> Dict[str, object]:
       global_step=job.shard)
 
 
+def _critic_policy(export_dir: str, env, seed: int):
+  """Greedy CEM over a critic export (its 'cem_action' signature)."""
+  # pylint: disable=g-import-not-at-top
+  from t2r import policies
+  from t2r.predictors import exported_savedmodel_predictor
+  # pylint: enable=g-import-not-at-top
+  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
+      export_dir)
+  if not predictor.restore():
+    raise ValueError(f'--export_dir {export_dir!r} holds no loadable export; '
+                     "pass a flywheel's ROOT_DIR/model/export directory.")
+  return policies.CEMPolicy(predictor, env.action_space.low,
+                            env.action_space.high,
+                            exported_cem_signature='cem_action', seed=seed)
+
+
 def run_job(job: Job) -> JobResult:
   """Runs one shard in this process; returns its success count and times."""
   import gin  # pylint: disable=g-import-not-at-top
@@ -156,8 +175,10 @@ def run_job(job: Job) -> JobResult:
   env_class = _env_class(job.variant)
   envs = [env_class(**dict(job.env_kwargs)) for _ in range(job.num_envs)]
   try:
-    policy = baselines.make_baseline(job.baseline, envs,
-                                     seed=job.seed + job.shard)
+    policy = (_critic_policy(job.export_dir, envs[0], job.seed + job.shard)
+              if job.baseline == CRITIC else
+              baselines.make_baseline(job.baseline, envs,
+                                      seed=job.seed + job.shard))
     records = _record_args(job, envs[0]) if job.record_dir else {}
     stats = env_runner.run_env(
         envs, policy, num_episodes=job.num_episodes,
@@ -173,7 +194,8 @@ def run_job(job: Job) -> JobResult:
 def make_jobs(variants: Sequence[str], baseline_names: Optional[Sequence[str]],
               episodes: int, shard_size: int, env_kwargs: Dict[str, object],
               num_envs: int, seed: int, episode_seed: int,
-              gin_bindings: Sequence[str], record_dir: str = '') -> List[Job]:
+              gin_bindings: Sequence[str], record_dir: str = '',
+              export_dir: str = '') -> List[Job]:
   """The shards of every (variant, baseline).
 
   Raises:
@@ -188,9 +210,9 @@ def make_jobs(variants: Sequence[str], baseline_names: Optional[Sequence[str]],
     if variant not in VARIANTS:
       raise ValueError(f'Unknown variant {variant!r}; expected some of '
                        f'{VARIANTS}.')
-    names = baselines.BASELINES[variant]
+    names = baselines.BASELINES[variant] + ((CRITIC,) if export_dir else ())
     if baseline_names:
-      known = sorted(set().union(*baselines.BASELINES.values()))
+      known = sorted(set().union(*baselines.BASELINES.values(), [CRITIC]))
       unknown = sorted(set(baseline_names) - set(known))
       if unknown:
         raise ValueError(f'Unknown baselines {unknown}; expected some of '
@@ -201,7 +223,8 @@ def make_jobs(variants: Sequence[str], baseline_names: Optional[Sequence[str]],
         jobs.append(Job(variant, name, shard, first,
                         min(shard_size, episodes - first),
                         tuple(sorted(env_kwargs.items())), num_envs, seed,
-                        episode_seed, tuple(gin_bindings), record_dir))
+                        episode_seed, tuple(gin_bindings), record_dir,
+                        export_dir))
   return jobs
 
 
@@ -276,6 +299,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       '(qtopt_specs layout) under '
                       'RECORD_DIR/policy_<variant>-<baseline>/: offline '
                       'data for the critic.')
+  parser.add_argument('--export_dir', default='',
+                      help="A critic's export directory (a flywheel's "
+                      "ROOT_DIR/model/export): its newest export is scored "
+                      "as the row 'critic', greedy CEM over its cem_action "
+                      'signature on the same scenes.')
   parser.add_argument('--output', default='',
                       help='Also write the table to this file.')
   args = parser.parse_args(argv)
@@ -286,7 +314,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    [b for b in args.baselines.split(',') if b],
                    args.episodes, args.shard_size, env_kwargs, args.num_envs,
                    args.seed, args.episode_seed, args.gin_bindings,
-                   args.record_dir)
+                   args.record_dir, args.export_dir)
   load_before = os.getloadavg()[0]
   start = time.perf_counter()
   if args.workers > 1:

@@ -82,6 +82,12 @@ def bellman_targets(reward: tf.Tensor, done: tf.Tensor, next_q: tf.Tensor,
   return reward + gamma * (1.0 - done) * next_q
 
 
+def _is_split(network: Any) -> bool:
+  """Whether a Q-network offers the tower/head split (see TDCriticModel)."""
+  return all(callable(getattr(network, name, None))
+             for name in ('state_embedding', 'q_from_state_embedding'))
+
+
 def _check_gamma(gamma: Any) -> float:
   if (isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or
       not math.isfinite(gamma) or not 0.0 <= gamma <= 1.0):
@@ -125,6 +131,14 @@ class TDCriticModel(critic_model.CriticModel, metaclass=abc.ABCMeta):
   candidates. With 'sigmoid_cross_entropy' the target network's Q is the
   sigmoid of its logit (rewards in [0, 1] that end the episode keep the
   targets in [0, 1]). `gamma=0` trains on the reward alone, without CEM.
+
+  A Q-network whose state tower does not see the action (an image CNN) may
+  offer the split `state_embedding(state, training)` -> one row per state
+  and `q_from_state_embedding(embedding, state, actions, training)` -> Q
+  per action row (the embedding repeated once per action, row i * N + j
+  pairing state i with action j; `state` holding the B states unrepeated).
+  The CEM over a' then runs the tower once per next state instead of once
+  per candidate and round (`research/qtopt`'s `GraspingQNetwork`).
 
   The features a TD critic reads in TRAIN and EVAL are 'state/...',
   'action...' and 'next_state/...' (`specs.next_state_specification`:
@@ -319,14 +333,27 @@ class TDCriticModel(critic_model.CriticModel, metaclass=abc.ABCMeta):
           f'{list(features.keys())}. Feed TRAIN or EVAL features laid out '
           'like get_feature_specification(ModeKeys.TRAIN).')
     batch = tf.shape(next(iter(next_state.values())))[0]
-    tiled = specs.TensorSpecStruct(specs.tile_state(next_state, num_samples))
+    network = self.target_q_network
+    if _is_split(network):
+      # The state tower once per next state, the head per candidate.
+      states = specs.TensorSpecStruct(next_state)
+      embedding = specs.repeat_rows(
+          network.state_embedding(states.state, training=False), num_samples)
 
-    def score_fn(flat_actions):
-      candidates = specs.TensorSpecStruct(tiled)
-      candidates[action_path] = tf.cast(flat_actions, action_dtype)
-      q = tf.cast(self.target_q_network(candidates, training=False),
-                  tf.float32)
-      return tf.reshape(q, [-1])
+      def score_fn(flat_actions):
+        q = network.q_from_state_embedding(
+            embedding, states.state, tf.cast(flat_actions, action_dtype),
+            training=False)
+        return tf.reshape(tf.cast(q, tf.float32), [-1])
+    else:
+      tiled = specs.TensorSpecStruct(specs.tile_state(next_state,
+                                                      num_samples))
+
+      def score_fn(flat_actions):
+        candidates = specs.TensorSpecStruct(tiled)
+        candidates[action_path] = tf.cast(flat_actions, action_dtype)
+        q = tf.cast(network(candidates, training=False), tf.float32)
+        return tf.reshape(q, [-1])
 
     actions, next_q = cem.in_graph_cross_entropy_method(
         score_fn, self._cem_noise(batch), low, high, iterations, num_samples,

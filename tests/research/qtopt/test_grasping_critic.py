@@ -1,4 +1,9 @@
-"""GraspingCriticModel: QT-Opt's critic on the grasping records, exported."""
+"""GraspingCriticModel: QT-Opt's critic on the grasping records, exported.
+
+Training from the collectors' records and serving the 64x64 critic's
+exports in fresh processes is tested end to end in
+test_grasp_point_flywheel.py.
+"""
 
 import numpy as np
 import pytest
@@ -8,12 +13,9 @@ from research.qtopt import grasping_critic
 from research.qtopt import qtopt_specs
 from t2r import policies
 from t2r import specs
-from t2r.data import record_input_generator
-from t2r.data import replay_writer
 from t2r.modes import ModeKeys
 from t2r.policies import cem_export_generator
 from t2r.predictors import exported_savedmodel_predictor
-from t2r.train import train_eval
 
 _LOW = (0.4, -0.15, -1.5)
 _HIGH = (0.7, 0.15, 1.5)
@@ -43,17 +45,6 @@ def _transitions(count, seed=0, image_size=64):
     labels['done'] = np.float32(1.0)
     transitions.append((features, labels))
   return transitions
-
-
-def _write_records(path, transitions, image_size=64):
-  writer = replay_writer.TFRecordReplayWriter(
-      feature_spec=qtopt_specs.get_record_feature_specification(
-          image_size, 3),
-      label_spec=qtopt_specs.get_record_label_specification())
-  writer.open(str(path))
-  writer.write(transitions)
-  writer.close()
-  return str(path)
 
 
 def test_the_critic_parses_exactly_what_the_collectors_record():
@@ -111,34 +102,6 @@ def test_tower_once_per_state_scores_like_the_whole_network():
 def test_bad_arguments_are_clear_value_errors(kwargs, message):
   with pytest.raises(ValueError, match=message):
     _critic(**kwargs)
-
-
-def test_trains_on_records_and_serves_cem_actions_in_the_box(tmp_path):
-  train_files = _write_records(tmp_path / 'replay.tfrecord',
-                               _transitions(32))
-  result = train_eval.train_eval_model(
-      t2r_model=_critic, model_dir=str(tmp_path / 'model'),
-      input_generator_train=record_input_generator.DefaultRecordInputGenerator(
-          file_patterns=train_files, batch_size=8),
-      max_train_steps=4, save_checkpoints_steps=4, show_progress=False,
-      seed=0,
-      export_generator=cem_export_generator.CEMExportGenerator(
-          action_low=_LOW, action_high=_HIGH, num_samples=16, num_elites=4,
-          export_tf_example_signature=False))
-  assert result['global_step'] == 4
-  assert np.isfinite(result['train']['loss'])
-  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
-      str(tmp_path / 'model' / 'export'))
-  assert predictor.restore()
-  policy = policies.CEMPolicy(predictor, _LOW, _HIGH,
-                              exported_cem_signature='cem_action', seed=0)
-  obs = {'image': np.zeros((64, 64, 3), np.uint8),
-         'gripper_pose': np.zeros(4, np.float32),
-         'time_to_go': np.ones(1, np.float32)}
-  actions, _ = policy.sample_actions([obs, obs], explore_prob=0.0)
-  assert np.asarray(actions).shape == (2, 3)
-  assert np.all(np.asarray(actions) >= np.float32(_LOW))
-  assert np.all(np.asarray(actions) <= np.float32(_HIGH))
 
 
 def test_td_targets_bootstrap_through_the_batch_norm_target_network():
