@@ -82,5 +82,5 @@ def draw_learning_curves(curves: Mapping[str, Curve],
       draw.line(pixels, fill=colour, width=3)
     for x, y in pixels:
       draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-    draw.text((left + 8, top + 6 + 14 * index), name, fill=colour)
+    draw.text((left + 8, bottom - 20 - 14 * index), name, fill=colour)
   return image

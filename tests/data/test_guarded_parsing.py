@@ -93,7 +93,8 @@ def test_parallel_batches_keep_their_order():
      r'reads'),
     (_record(2.0, y=(300, 2)),
      r'label `y` \(name `y`\) holds 300, outside the uint8 range \[0, 255\]'),
-])
+], ids=['not_a_jpeg', 'broken_wire_format', 'missing_label', 'too_few_values',
+        'wrong_list_kind', 'out_of_range'])  # Stable ids for pytest-xdist.
 def test_a_bad_record_fails_naming_record_file_feature_and_fix(bad, reason):
   records = [_record(1.0), bad, _record(3.0)]
   with pytest.raises(

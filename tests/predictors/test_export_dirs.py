@@ -27,7 +27,7 @@ def test_lists_complete_versions_oldest_first(tmp_path):
     (export_dirs.temp_dir_name(99), True),   # still being written
     ('99', False),                           # assets not written yet
     ('best', True),                          # not a version
-])
+], ids=['temporary', 'without_assets', 'not_a_version'])
 def test_skips_directories_that_are_not_complete_versions(
     tmp_path, name, with_assets):
   newest_complete = _make_export(tmp_path, '5')

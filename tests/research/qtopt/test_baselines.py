@@ -1,10 +1,12 @@
 """The scripted baselines and the script that measures them."""
 
+import glob
 import math
 
 import gin
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from research.qtopt import baselines
 from research.qtopt import grasping_env
@@ -130,3 +132,34 @@ def test_measure_runs_a_shard_and_prints_a_table(capsys, clean_gin):
   out = capsys.readouterr().out
   assert '| grasp_point | straight_down |' in out
   assert 'episodes/h per worker' in out
+
+
+def test_an_export_dir_adds_the_critic_row():
+  jobs = measure_baselines.make_jobs(
+      ['grasp_point'], [], episodes=5, shard_size=10, env_kwargs={},
+      num_envs=1, seed=0, episode_seed=0, gin_bindings=[],
+      export_dir='/tmp/run/model/export')
+  assert [j.baseline for j in jobs] == ['random', 'straight_down',
+                                        'privileged', 'critic']
+  assert {j.export_dir for j in jobs} == {'/tmp/run/model/export'}
+
+
+def test_an_empty_export_dir_is_a_clear_error(tmp_path, clean_gin):
+  del clean_gin
+  with pytest.raises(ValueError, match='holds no loadable export'):
+    measure_baselines.main([
+        '--episodes=1', '--variants=grasp_point', '--baselines=critic',
+        f'--export_dir={tmp_path}', '--gin_bindings=KukaGraspEnv.num_objects=1',
+        '--gin_bindings=KukaGraspEnv.settle_substeps=10'])
+
+
+def test_record_dir_writes_every_transition_as_records(tmp_path, clean_gin):
+  del clean_gin
+  assert measure_baselines.main([
+      '--episodes=2', '--variants=grasp_point', '--baselines=straight_down',
+      f'--record_dir={tmp_path}', '--gin_bindings=KukaGraspEnv.num_objects=1',
+      '--gin_bindings=KukaGraspEnv.settle_substeps=10']) == 0
+  files = glob.glob(str(tmp_path / 'policy_grasp-point-straight-down' /
+                        '*.tfrecord'))
+  assert len(files) == 1
+  assert sum(1 for _ in tf.data.TFRecordDataset(files)) == 2
