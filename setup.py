@@ -46,7 +46,8 @@ setuptools.setup(
     ],
     extras_require={
         'sim': ['pybullet>=3.2.6', 'gymnasium>=1.0'],
-        'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'grpcio-tools==1.85.1',
+        'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'pytest-xdist>=3.5',
+                'grpcio-tools==1.85.1',
                 'psutil>=5.9'],
     },
     entry_points={

@@ -155,7 +155,7 @@ def _critic_policy(export_dir: str, env, seed: int):
   from t2r.predictors import exported_savedmodel_predictor
   # pylint: enable=g-import-not-at-top
   predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
-      export_dir)
+      export_dir, timeout=0)
   if not predictor.restore():
     raise ValueError(f'--export_dir {export_dir!r} holds no loadable export; '
                      "pass a flywheel's ROOT_DIR/model/export directory.")

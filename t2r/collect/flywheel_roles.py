@@ -366,7 +366,8 @@ class ReplayRatioLimiter(tf_keras.callbacks.Callback):
   report in their status files, and waits (polling every `poll_secs`) while
   the step is past it. It stops waiting once no collector is running any
   more (all report 'done' or 'failed'), so a finished collection never
-  stalls the last steps.
+  stalls the last steps, and it does not hold the trainer back before its
+  first export (collectors that run out of bootstrap episodes wait for it).
 
   Example (gin):
     run_trainer.max_steps_per_transition = 2.0
@@ -393,6 +394,7 @@ class ReplayRatioLimiter(tf_keras.callbacks.Callback):
     self._root_dir = root_dir
     self._ratio = float(max_steps_per_transition)
     self._poll_secs = poll_secs
+    self._export_seen = False
     self.waited_secs = 0.0
 
   def _collection_over(self) -> bool:
@@ -402,7 +404,15 @@ class ReplayRatioLimiter(tf_keras.callbacks.Callback):
     return bool(collectors) and all(s.get('state') in ('done', 'failed')
                                     for s in collectors)
 
+  def _exported(self) -> bool:
+    if not self._export_seen:
+      self._export_seen = export_dirs.latest_export(
+          export_root(self._root_dir)) is not None
+    return self._export_seen
+
   def on_train_batch_begin(self, batch, logs=None):
+    if not self._exported():
+      return  # Collectors wait for the first export: never hold it back.
     step = train_steps.global_step(self.model)
     while (step >= self._ratio * collected_totals(
         self._root_dir)['transitions'] and not self._collection_over()):

@@ -6,6 +6,7 @@
 """
 
 import glob
+import os
 import threading
 import time
 
@@ -16,6 +17,7 @@ from t2r import collect
 from t2r.collect import flywheel_roles
 from t2r.collect import status_files
 from t2r.data import replay_writer as replay_writer_lib
+from t2r.specs import proto_conversion
 import point_env
 import point_flywheel
 import point_records
@@ -129,7 +131,20 @@ def _trainer_at_step(step):
   return model
 
 
-def _limiter(root_dir, ratio, step):
+def _write_complete_export(root_dir, version=1):
+  """The files that make `export_dirs` see a complete export version."""
+  path = os.path.join(flywheel_roles.export_root(str(root_dir)), str(version))
+  assets = os.path.join(path, proto_conversion.ASSETS_DIRNAME,
+                        proto_conversion.ASSETS_FILENAME)
+  os.makedirs(os.path.dirname(assets))
+  for name in (os.path.join(path, 'saved_model.pb'), assets):
+    with open(name, 'wb'):
+      pass
+
+
+def _limiter(root_dir, ratio, step, exported=True):
+  if exported:
+    _write_complete_export(root_dir)
   limiter = flywheel_roles.ReplayRatioLimiter(
       str(root_dir), max_steps_per_transition=ratio, poll_secs=0.05)
   limiter.set_model(_trainer_at_step(step))
@@ -158,6 +173,15 @@ def test_the_limiter_lets_a_trainer_within_the_ratio_step(tmp_path, ratio,
                                                           transitions, step):
   _write(tmp_path, 'collector-0', state='collecting', transitions=transitions)
   limiter = _limiter(tmp_path, ratio, step)
+  limiter.on_train_batch_begin(0)
+  assert limiter.waited_secs == 0
+
+
+def test_the_limiter_never_holds_back_the_first_export(tmp_path):
+  # Collectors out of bootstrap episodes wait for it: holding the trainer
+  # back then would stall both.
+  _write(tmp_path, 'collector-0', state='collecting', transitions=1)
+  limiter = _limiter(tmp_path, 1.0, 50, exported=False)
   limiter.on_train_batch_begin(0)
   assert limiter.waited_secs == 0
 
