@@ -10,10 +10,11 @@ Example:
   ...                    seed=0, root_dir='/tmp/sweep/seed0', max_steps=10000)
 """
 
+import os
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 from t2r.collect import status_files
 
@@ -67,3 +68,29 @@ def run_seed(config: str, seed: int, root_dir: str, max_steps: int,
   start = time.monotonic()
   subprocess.run(command, check=True)
   return time.monotonic() - start
+
+
+def run_seeds(config: str, seeds: Sequence[int], root_dir: str,
+              max_steps: int, bindings: Sequence[str],
+              seed_result_fn: Callable[[int, str, float], Dict]
+             ) -> List[Dict]:
+  """`run_seed` for each seed in `root_dir/seed<s>`, then its result.
+
+  Args:
+    config: See `run_seed`.
+    seeds: The seeds, run one after the other.
+    root_dir: The sweep's directory.
+    max_steps: See `run_seed`.
+    bindings: See `run_seed`.
+    seed_result_fn: (seed, the seed's root_dir, wall seconds) -> its result,
+      called right after the seed's run.
+
+  Returns:
+    The results, in seed order.
+  """
+  results = []
+  for seed in seeds:
+    seed_dir = os.path.join(root_dir, f'seed{seed}')
+    seconds = run_seed(config, seed, seed_dir, max_steps, bindings)
+    results.append(seed_result_fn(seed, seed_dir, seconds))
+  return results

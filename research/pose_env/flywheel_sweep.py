@@ -21,7 +21,7 @@ if __name__ == '__main__':
 import json
 import os
 import sys
-from typing import Dict, List
+from typing import Dict
 
 from absl import app
 from absl import flags
@@ -80,15 +80,14 @@ def _seed_result(seed: int, root_dir: str, seconds: float) -> Dict:
 def main(argv):
   del argv
   seeds = [int(seed) for seed in _SEEDS.value]
-  results: List[Dict] = []
-  for seed in seeds:
-    root_dir = os.path.join(_ROOT_DIR.value, f'seed{seed}')
-    seconds = flywheel_seeds.run_seed(CONFIG, seed, root_dir,
-                                      _MAX_STEPS.value, _BINDINGS.value)
-    results.append(_seed_result(seed, root_dir, seconds))
-    print(f"seed {seed}: flywheel {results[-1]['flywheel_distance']:.4f} m, "
-          f"random {results[-1]['random_distance']:.4f} m, "
-          f"{results[-1]['episodes']} episodes", flush=True)
+  results = flywheel_seeds.run_seeds(CONFIG, seeds, _ROOT_DIR.value,
+                                     _MAX_STEPS.value, _BINDINGS.value,
+                                     _seed_result)
+  for result in results:
+    print(f"seed {result['seed']}: flywheel "
+          f"{result['flywheel_distance']:.4f} m, random "
+          f"{result['random_distance']:.4f} m, {result['episodes']} episodes",
+          flush=True)
   summaries = [
       seed_summary.summarize('random', [r['random_distance'] for r in results],
                              seeds),

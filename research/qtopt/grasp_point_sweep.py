@@ -91,16 +91,14 @@ def main(argv):
   del argv
   seeds = [int(seed) for seed in _SEEDS.value]
   os.makedirs(_ROOT_DIR.value, exist_ok=True)
-  results: List[Dict] = []
-  for seed in seeds:
-    root_dir = os.path.join(_ROOT_DIR.value, f'seed{seed}')
-    seconds = flywheel_seeds.run_seed(CONFIG, seed, root_dir,
-                                      _MAX_STEPS.value, _BINDINGS.value)
-    results.append(_seed_result(seed, root_dir, seconds))
-    print(f"seed {seed}: {100 * results[-1]['success']:.1f}% "
-          f"({_interval(results[-1]['interval'])}) on "
-          f"{_EVAL_EPISODES.value} test episodes after "
-          f"{results[-1]['collected_episodes']} collected", flush=True)
+  results = flywheel_seeds.run_seeds(CONFIG, seeds, _ROOT_DIR.value,
+                                     _MAX_STEPS.value, _BINDINGS.value,
+                                     _seed_result)
+  for result in results:
+    print(f"seed {result['seed']}: {100 * result['success']:.1f}% "
+          f"({_interval(result['interval'])}) on {_EVAL_EPISODES.value} "
+          f"test episodes after {result['collected_episodes']} collected",
+          flush=True)
   baselines = {row.baseline: row for row in _rows(BASELINES)}
   learned = seed_summary.summarize(
       'QT-Opt grasp point (CEM over the critic)',

@@ -30,3 +30,14 @@ def test_a_finished_run_is_reused_without_running(tmp_path):
   status_files.write_status(root, 'evaluator', {'history': _history(100)})
   seconds = flywheel_seeds.run_seed('no/such/config.gin', 0, root, 100)
   assert seconds != seconds  # NaN: nothing ran (the config does not exist).
+
+
+def test_run_seeds_gives_each_seed_its_directory_and_result(tmp_path):
+  for seed in (3, 5):
+    status_files.write_status(str(tmp_path / f'seed{seed}'), 'evaluator',
+                              {'history': _history(100)})
+  results = flywheel_seeds.run_seeds(
+      'no/such/config.gin', [3, 5], str(tmp_path), 100, [],
+      lambda seed, root_dir, seconds: (seed, root_dir))
+  assert results == [(3, str(tmp_path / 'seed3')),
+                     (5, str(tmp_path / 'seed5'))]
