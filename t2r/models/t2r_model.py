@@ -6,12 +6,18 @@ A T2R model declares its feature and label specs per mode and implements one
 `tf_keras.Model`, it trains with `fit`, evaluates with `evaluate`, saves with
 `tf.train.Checkpoint` and runs under tf.distribute strategies and mixed
 precision without changes.
+
+A multi-task model may also return its per-task losses, `model_train_fn`
+returning `(loss, {'task_losses': [loss_a, loss_b]})`; with a
+`combine_task_gradients_fn` (e.g. `research.qtopt.pcgrad.PCGrad()`) the
+update then combines the tasks' gradients instead of following `loss`.
 """
 
 import abc
 import contextlib
 import re
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import gin
 import tensorflow as tf
@@ -25,6 +31,12 @@ from t2r.modes import ModeKeys
 
 TensorDict = Dict[str, tf.Tensor]
 _MODEL_CHILD = 'model'
+# The extras key under which model_train_fn returns its per-task losses.
+TASK_LOSSES_KEY = 'task_losses'
+Gradients = List[Optional[tf.Tensor]]
+# (one gradient list per task, the global step) -> one gradient per variable.
+CombineTaskGradientsFn = Callable[[List[Gradients], tf.Tensor], Sequence[
+    Optional[tf.Tensor]]]
 
 
 @gin.configurable
@@ -93,6 +105,16 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
       start from; applied once, when the model is compiled.
     allow_partial_restore: Let the warm start leave weights the checkpoint
       does not hold at their initial values.
+    combine_task_gradients_fn: For multi-task training: a callable
+      `(task_gradients, step) -> gradients` that turns one gradient list per
+      task (aligned with `trainable_variables`, None where a task does not
+      reach a variable) into one gradient per variable, e.g.
+      `research.qtopt.pcgrad.PCGrad()`; `step` is the global step. It needs
+      `model_train_fn` to return `(loss, {'task_losses': [...]})`: each task
+      loss gets its own backward pass, the replicas' per-task gradients are
+      summed before combining, and the gradient of the regularization losses
+      is added to the result as is. `loss` is then only logged. None (the
+      default) minimizes `loss` and ignores 'task_losses'.
     **kwargs: Passed to `tf_keras.Model` (e.g. `name`, `dtype`).
   """
 
@@ -102,6 +124,8 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
                    [], tf_keras.optimizers.Optimizer]] = None,
                init_from_checkpoint_path: Optional[str] = None,
                allow_partial_restore: bool = False,
+               combine_task_gradients_fn: Optional[
+                   CombineTaskGradientsFn] = None,
                **kwargs):
     # Inputs keep the dtypes of the specs under a mixed precision policy: the
     # layers inside inference_network_fn cast to their compute dtype.
@@ -112,6 +136,12 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
           f'create_optimizer_fn must be a callable returning a tf-keras '
           f'optimizer, got {create_optimizer_fn!r}. Pass e.g. '
           't2r.models.create_adam_optimizer or a lambda.')
+    if (combine_task_gradients_fn is not None and
+        not callable(combine_task_gradients_fn)):
+      raise TypeError(
+          f'combine_task_gradients_fn must be a callable (task_gradients, '
+          f'step) -> gradients, got {combine_task_gradients_fn!r}. Pass e.g. '
+          'research.qtopt.pcgrad.PCGrad(), or None for single-loss training.')
     self._preprocessor_cls = preprocessor_cls
     self._preprocessor_instance = None
     self._create_optimizer_fn = (
@@ -119,6 +149,7 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
     self._init_from_checkpoint_path = init_from_checkpoint_path
     self._allow_partial_restore = bool(allow_partial_restore)
     self._warm_started = False
+    self._combine_task_gradients_fn = combine_task_gradients_fn
     # Metric trackers stay out of checkpoints (as tf-keras' compiled metrics
     # do): they hold per-epoch running means, not model state.
     object.__setattr__(self, '_t2r_trackers', {})
@@ -167,7 +198,12 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
       mode: str,
       config: Any = None,
       params: Any = None) -> Union[tf.Tensor, Tuple[tf.Tensor, TensorDict]]:
-    """Returns the scalar training loss, or (loss, dict of scalars to log)."""
+    """Returns the scalar training loss, or (loss, dict of scalars to log).
+
+    The dict may also hold 'task_losses': a list of scalar losses, one per
+    task, or a rank-1 tensor of them (see `combine_task_gradients_fn`); it is
+    not logged.
+    """
 
   def model_eval_fn(self,
                     features: specs.TensorSpecStruct,
@@ -309,6 +345,15 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
   def _train_loss(self, features, labels, inference_outputs, mode,
                   config=None, params=None) -> Tuple[tf.Tensor, TensorDict]:
     """Calls `model_train_fn` and checks it returns a scalar loss."""
+    loss, extras, _ = self._train_losses(features, labels, inference_outputs,
+                                         mode, config, params)
+    return loss, extras
+
+  def _train_losses(
+      self, features, labels, inference_outputs, mode, config=None,
+      params=None
+  ) -> Tuple[tf.Tensor, TensorDict, Optional[List[tf.Tensor]]]:
+    """`_train_loss` and the checked 'task_losses' (None if not returned)."""
     result = self.model_train_fn(features, labels, inference_outputs, mode,
                                  config, params)
     extras = {}
@@ -319,12 +364,35 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
             f'{len(result)} elements; expected a scalar loss tensor or '
             '(loss, dict of scalar tensors to log).')
       result, extras = result
+      extras = dict(extras)
     loss = self._scalar(result, 'model_train_fn', 'the loss')
+    task_losses = extras.pop(TASK_LOSSES_KEY, None)
+    if task_losses is not None:
+      task_losses = self._task_losses(task_losses)
     extras = {
         name: self._scalar(value, 'model_train_fn', f'logged value {name!r}')
         for name, value in extras.items()
     }
-    return loss, extras
+    return loss, extras, task_losses
+
+  def _task_losses(self, value: Any) -> List[tf.Tensor]:
+    """The 'task_losses' of `model_train_fn` as a list of scalar tensors."""
+    if not isinstance(value, (list, tuple)):
+      value = tf.convert_to_tensor(value)
+      if value.shape.rank != 1 or value.shape[0] is None:
+        raise ValueError(
+            f"{type(self).__name__}.model_train_fn returned 'task_losses' of "
+            f'shape {value.shape}; expected a list of scalar losses or a '
+            'rank-1 tensor of a known length (one loss per task).')
+      value = tf.unstack(value)
+    if not value:
+      raise ValueError(
+          f"{type(self).__name__}.model_train_fn returned empty 'task_losses'; "
+          'expected one scalar loss per task, e.g. [loss_a, loss_b].')
+    return [
+        self._scalar(task_loss, 'model_train_fn', f'task loss {i}')
+        for i, task_loss in enumerate(value)
+    ]
 
   def _scalar(self, value: Any, method: str, what: str) -> tf.Tensor:
     """Returns `value` as a float32 scalar tensor or raises a clear error."""
@@ -380,23 +448,121 @@ class T2RModel(tf_keras.Model, metaclass=abc.ABCMeta):
     """One training step on (features, labels); returns the running logs."""
     features, labels = self._unpack(data)
     mode = ModeKeys.TRAIN
-    with tf.GradientTape() as tape:
+    multi_task = self._combine_task_gradients_fn is not None
+    # Per-task gradients take one backward pass per task on the same tape.
+    with tf.GradientTape(persistent=multi_task) as tape:
       features, labels, outputs = self._run_network(features, labels, mode)
-      loss, extras = self._train_loss(features, labels, outputs, mode)
+      loss, extras, task_losses = self._train_losses(features, labels, outputs,
+                                                     mode)
       if self.losses:
         extras['regularization_loss'] = tf.cast(
             tf.add_n(self.losses), tf.float32)
         loss += extras['regularization_loss']
       # Replicas' gradients are summed: minimize the per-replica share of
       # the loss so the update is the same for any number of replicas.
-      replica_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
-    self.optimizer.minimize(replica_loss, self.trainable_variables, tape=tape)
+      num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+      replica_loss = loss / num_replicas
+      if multi_task:
+        replica_task_losses = self._replica_task_losses(
+            task_losses, extras.get('regularization_loss'), num_replicas)
+    if multi_task:
+      self._apply_task_gradients(tape, *replica_task_losses)
+    else:
+      self.optimizer.minimize(replica_loss, self.trainable_variables,
+                              tape=tape)
     self.add_summaries(features, labels, outputs, mode)
     self._update_trackers(dict(extras, loss=loss))
     logs = self._logs(['loss'] + list(extras))
     logs['learning_rate'] = _read_once_across_replicas(
         lambda: tf.cast(self.optimizer.learning_rate, tf.float32))
     return logs
+
+  def _replica_task_losses(
+      self, task_losses: Optional[List[tf.Tensor]],
+      regularization_loss: Optional[tf.Tensor], num_replicas: int
+  ) -> Tuple[List[tf.Tensor], List[tf.Tensor]]:
+    """The per-replica (loss-scaled) task and regularization losses.
+
+    Called inside the tape, so that their gradients can be taken.
+
+    Args:
+      task_losses: The 'task_losses' of `model_train_fn`, or None.
+      regularization_loss: The sum of `self.losses`, or None.
+      num_replicas: The number of replicas in sync.
+
+    Returns:
+      (task losses, [] or [regularization loss]), each divided by the number
+      of replicas and scaled by a mixed precision `LossScaleOptimizer`.
+
+    Raises:
+      ValueError: If `model_train_fn` returned no 'task_losses'.
+    """
+    if task_losses is None:
+      raise ValueError(
+          f'{type(self).__name__} has a combine_task_gradients_fn, but its '
+          "model_train_fn returned no 'task_losses'. Return (loss, "
+          "{'task_losses': [loss_a, loss_b, ...]}) or drop "
+          'combine_task_gradients_fn.')
+    extra_losses = [] if regularization_loss is None else [regularization_loss]
+    loss_scaled = isinstance(self.optimizer,
+                             tf_keras.mixed_precision.LossScaleOptimizer)
+
+    def replica_loss(loss):
+      loss = loss / num_replicas
+      return self.optimizer.get_scaled_loss(loss) if loss_scaled else loss
+
+    return ([replica_loss(l) for l in task_losses],
+            [replica_loss(l) for l in extra_losses])
+
+  def _apply_task_gradients(self, tape: tf.GradientTape,
+                            task_losses: List[tf.Tensor],
+                            extra_losses: List[tf.Tensor]):
+    """Applies `combine_task_gradients_fn` of the task losses' gradients.
+
+    Args:
+      tape: The persistent tape that recorded the losses.
+      task_losses: Each task's per-replica (loss-scaled) loss.
+      extra_losses: [] or the regularization loss, whose gradient is added to
+        the combined gradient unchanged.
+
+    Raises:
+      TypeError: If `combine_task_gradients_fn` does not return one gradient
+        per trainable variable.
+    """
+    optimizer = self.optimizer
+    variables = self.trainable_variables
+    loss_scaled = isinstance(optimizer,
+                             tf_keras.mixed_precision.LossScaleOptimizer)
+
+    def gradients(loss):
+      grads = [
+          None if g is None else tf.convert_to_tensor(g)
+          for g in tape.gradient(loss, variables)
+      ]
+      return optimizer.get_unscaled_gradients(grads) if loss_scaled else grads
+
+    task_gradients = [gradients(l) for l in task_losses]
+    extra_gradients = [gradients(l) for l in extra_losses]
+    # Combine the gradients of the whole batch (PCGrad is not linear in
+    # them), then apply them without another all-reduce.
+    task_gradients, extra_gradients = _sum_over_replicas(
+        (task_gradients, extra_gradients))
+    combined = self._combine_task_gradients_fn(task_gradients,
+                                               optimizer.iterations)
+    if (not isinstance(combined, (list, tuple)) or
+        len(combined) != len(variables)):
+      raise TypeError(
+          f'combine_task_gradients_fn of {type(self).__name__} returned '
+          f'{combined!r}; expected a list of {len(variables)} gradients (or '
+          'None), one per trainable variable in trainable_variables order.')
+    combined = list(combined)
+    for extra in extra_gradients:
+      combined = [
+          e if g is None else g if e is None else g + e
+          for g, e in zip(combined, extra)
+      ]
+    optimizer.apply_gradients(zip(combined, variables),
+                              skip_gradients_aggregation=True)
 
   def test_step(self, data: Any) -> TensorDict:
     """One eval step: updates the means of `model_eval_fn`'s values."""
@@ -574,6 +740,19 @@ def _read_once_across_replicas(read_fn: Callable[[], tf.Tensor]) -> tf.Tensor:
       not compat.strategy_uses_merge_call()):
     return read_fn()
   return context.merge_call(lambda _: tf.identity(read_fn()))
+
+
+def _sum_over_replicas(structure: Any) -> Any:
+  """Sums the tensors of `structure` over the replicas (None stays None)."""
+  if not tf.distribute.has_strategy():
+    return structure
+  flat = tf.nest.flatten(structure)
+  present = [i for i, value in enumerate(flat) if value is not None]
+  summed = tf.distribute.get_replica_context().all_reduce(
+      tf.distribute.ReduceOp.SUM, [flat[i] for i in present])
+  for i, value in zip(present, summed):
+    flat[i] = value
+  return tf.nest.pack_sequence_as(structure, flat)
 
 
 def _resolve_checkpoint(path: str) -> str:
