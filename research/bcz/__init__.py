@@ -4,6 +4,11 @@
              task embeddings, writing and reading episodes
   bcz_model  BCZModel (FiLM image tower + waypoint or MDN head) and
              BCZPreprocessor (cuts per-step examples from episodes)
+  bcz_env    BCZEnv: the tasks in the KUKA scene (gymnasium, pybullet)
+  experts    ScriptedExpert (privileged waypoints), DartNoise, recording
+  collect_demos  the script that records, writes and checks demos
+  evaluate   evaluate_policy: closed-loop success per task on held-out
+             initial states; expert, random and exported-model policies
   configs/   bcz_cpu.gin (small tower, 64x64), bcz_resnet18.gin (BC-Z's full
              config), bcz_mdn.gin (the MDN head)
 
@@ -22,6 +27,16 @@ does not import TensorFlow.
 import importlib
 
 _EXPORTS = {
+    'BCZEnv': 'bcz_env',
+    'TASKS': 'bcz_env',
+    'initial_state_seeds': 'bcz_env',
+    'DartNoise': 'experts',
+    'ScriptedExpert': 'experts',
+    'record_demonstration': 'experts',
+    'ExpertPolicy': 'evaluate',
+    'ExportedPolicy': 'evaluate',
+    'RandomPolicy': 'evaluate',
+    'evaluate_policy': 'evaluate',
     'BCZModel': 'bcz_model',
     'BCZPreprocessor': 'bcz_model',
     'get_bcz_episode_specs': 'bcz_specs',

@@ -93,11 +93,33 @@ as_image_size = image_sizes.as_image_size
 
 
 
-def _count(name: str, value: int, minimum: int) -> int:
+def check_count(name: str, value: int, minimum: int) -> int:
+  """Returns `value` as an int if it is an int >= `minimum`.
+
+  Example:
+    >>> check_count('substeps', 48, 1)
+    48
+
+  Raises:
+    ValueError: Naming `name`, for a bool, a non-int or a smaller value.
+  """
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
       value < minimum):
     raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}.')
   return int(value)
+
+
+def check_positive(name: str, value: float) -> float:
+  """Returns `value` as a float if it is a finite number > 0.
+
+  Raises:
+    ValueError: Naming `name`, for anything else.
+  """
+  if isinstance(value, bool) or not isinstance(
+      value, (int, float, np.number)) or not (math.isfinite(value) and
+                                               value > 0):
+    raise ValueError(f'{name} must be a positive number, got {value!r}.')
+  return float(value)
 
 
 @contextlib.contextmanager
@@ -166,7 +188,7 @@ class KukaScene:
     self._object_root = object_root
     self._object_names = objects_lib.object_names(object_split, object_root)
     self.object_split = object_split
-    self.num_objects = _count('num_objects', num_objects, 1)
+    self.num_objects = check_count('num_objects', num_objects, 1)
     if self.num_objects > len(self._object_names):
       raise ValueError(
           f'num_objects={num_objects} exceeds the {len(self._object_names)} '
@@ -178,14 +200,11 @@ class KukaScene:
       raise TypeError(f'camera must be a CameraPose, got '
                       f'{type(camera).__name__} {camera!r}.')
     self.camera = camera
-    self._settle_substeps = _count('settle_substeps', settle_substeps, 0)
-    for name, value in (('max_joint_velocity', max_joint_velocity),
-                        ('lift_joint_velocity', lift_joint_velocity)):
-      if not (isinstance(value, (int, float)) and math.isfinite(value) and
-              value > 0):
-        raise ValueError(f'{name} must be a positive number, got {value!r}.')
-    self._max_velocity = float(max_joint_velocity)
-    self._lift_velocity = float(lift_joint_velocity)
+    self._settle_substeps = check_count('settle_substeps', settle_substeps, 0)
+    self._max_velocity = check_positive('max_joint_velocity',
+                                        max_joint_velocity)
+    self._lift_velocity = check_positive('lift_joint_velocity',
+                                         lift_joint_velocity)
 
     with _quiet_stdout():
       self._client = bullet_client.BulletClient(
@@ -287,6 +306,7 @@ class KukaScene:
                        f'{seed!r}.')
     scene_seed, appearance_seed = np.random.SeedSequence(int(seed)).spawn(2)
     self._load_static()
+    self._objects, self.object_names_in_scene = (), ()
     self._target_position = np.array(HOME_POSITION)
     self._target_yaw = 0.0
     self._finger_angle = FINGER_OPEN
@@ -296,6 +316,54 @@ class KukaScene:
         np.random.default_rng(appearance_seed), self.num_objects,
         self.camera)
     self._apply_appearance()
+
+  def load_object(self, urdf_path: str, position: Sequence[float],
+                  yaw: float = 0.0, rgba: Optional[Sequence[float]] = None,
+                  name: Optional[str] = None, roll: float = 0.0) -> int:
+    """Adds an object to the scene; it joins `object_positions` and the rest.
+
+    For tasks that place their own objects: a subclass overriding
+    `_drop_objects(rng)` (called by `reset` after the robot, tray and table
+    are loaded) calls this instead of dropping `random_urdfs` objects.
+
+    Example:
+      >>> index = scene.load_object(
+      ...     os.path.join(pybullet_data.getDataPath(), 'cube_small.urdf'),
+      ...     (0.55, 0.0, -0.15), yaw=0.3, rgba=(1, 0, 0, 1), name='red block')
+      >>> scene.object_positions()[index]
+
+    Args:
+      urdf_path: The object's URDF file.
+      position: Its base (x, y, z), metres.
+      yaw: Its rotation about the vertical, radians.
+      rgba: Its colour (overrides the URDF's), or None.
+      name: Its name in `object_names_in_scene`; default the file name.
+      roll: Its rotation about x before the yaw, radians (pi / 2 stands up
+        a mesh modelled with y up, such as pybullet_data's duck).
+
+    Returns:
+      The object's index in `object_positions()`.
+
+    Raises:
+      ValueError: If the file does not exist or the pose is not finite.
+    """
+    self._check_open('load_object')
+    if not os.path.isfile(urdf_path):
+      raise ValueError(f'load_object: no URDF file at {urdf_path!r}.')
+    position = np.asarray(position, np.float64)
+    if position.shape != (3,) or not np.all(np.isfinite(position)) or (
+        not (math.isfinite(yaw) and math.isfinite(roll))):
+      raise ValueError(f'load_object needs a finite (x, y, z) position, yaw '
+                       f'and roll, got {position!r}, {yaw!r} and {roll!r}.')
+    uid = self._client.loadURDF(
+        urdf_path, list(position), list(self._client.getQuaternionFromEuler(
+            [float(roll), 0.0, float(yaw)])))
+    if rgba is not None:
+      self._client.changeVisualShape(uid, -1, rgbaColor=list(rgba))
+    self._objects += (uid,)
+    self.object_names_in_scene += (
+        name or os.path.splitext(os.path.basename(urdf_path))[0],)
+    return len(self._objects) - 1
 
   # Moving the robot.
 
@@ -383,8 +451,8 @@ class KukaScene:
     Raises:
       ValueError: For a bad target or counts.
     """
-    substeps = _count('substeps', substeps, 1)
-    retarget_every = _count('retarget_every', retarget_every, 1)
+    substeps = check_count('substeps', substeps, 1)
+    retarget_every = check_count('retarget_every', retarget_every, 1)
     start, start_yaw = self._target_position.copy(), self._target_yaw
     end = np.asarray(position, np.float64)
     segments = max(1, -(-substeps // retarget_every))
@@ -461,6 +529,12 @@ class KukaScene:
     self._check_open('object_positions')
     return np.array([self._client.getBasePositionAndOrientation(uid)[0]
                      for uid in self._objects], np.float64).reshape(-1, 3)
+
+  def object_orientations(self) -> np.ndarray:
+    """The objects' base orientations as (x, y, z, w) quaternions, (n, 4)."""
+    self._check_open('object_orientations')
+    return np.array([self._client.getBasePositionAndOrientation(uid)[1]
+                     for uid in self._objects], np.float64).reshape(-1, 4)
 
   def object_vertices(self) -> Tuple[np.ndarray, ...]:
     """Each object's collision-mesh vertices in world coordinates, (k, 3).
