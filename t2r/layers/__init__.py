@@ -13,6 +13,7 @@ from t2r.layers.mdn import gaussian_mixture_nll
 from t2r.layers.mdn import gaussian_mixture_sample
 from t2r.layers.mdn import GaussianMixture
 from t2r.layers.mdn import MDNHead
+from t2r.layers.point_heatmap import ProjectedPointHeatmap
 from t2r.layers.spatial_softmax import BuildSpatialSoftmax
 from t2r.layers.spatial_softmax import SpatialSoftmax
 from t2r.layers.waypoints import waypoint_loss
