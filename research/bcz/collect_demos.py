@@ -14,10 +14,16 @@ executed actions carry DART noise (`experts.DartNoise`, seeded by --seed;
 --translation_noise=0 --rotation_noise=0 records the clean expert), the
 labels are the clean expert's. Failed episodes are not written. The
 episodes go through `bcz_specs.write_episodes` (the spec-driven writer,
-atomic files) to OUTPUT_DIR/train-NNNNN.tfrecord and eval-NNNNN.tfrecord,
-the file patterns of `configs/bcz_cpu.gin`. Then the records are read back
-(`bcz_specs.read_episodes`) and checked (`t2r.data.episode_checks`: idle
-detection and label replay in the env), and the checks' summary printed.
+atomic files) to OUTPUT_DIR/train-<task>-NNNNN.tfrecord and
+eval-<task>-NNNNN.tfrecord (`task_file_name`: 'train-*.tfrecord', the
+pattern of `configs/bcz_cpu.gin`, reads all tasks; 'train-reach_the_duck-*'
+one). Before writing, each split's
+demos are checked (`t2r.data.episode_checks`: idle detection, and label
+replay: the recorded clean actions executed open loop from the recorded
+initial state must solve the task again); the checks' summary is printed,
+flagged demos are dropped (--nodrop_flagged keeps them) and listed in
+OUTPUT_DIR/<split>-checks.json. After writing, the records are read back
+(`bcz_specs.read_episodes`) and counted.
 """
 
 if __name__ == '__main__':
@@ -27,7 +33,9 @@ if __name__ == '__main__':
 
 import dataclasses
 import functools
+import json
 import os
+import re
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -38,6 +46,7 @@ import gin
 from research.bcz import bcz_env
 from research.bcz import bcz_specs
 from research.bcz import experts
+from t2r import atomic_files
 from t2r import progress
 from t2r.data import episode_checks
 
@@ -179,6 +188,58 @@ def check_records(file_patterns: Sequence[str],
       reset_options_key=RESET_OPTIONS, idle_kwargs=IDLE_KWARGS)
 
 
+def task_file_name(task: str) -> str:
+  """The part of a record file's name that names its task.
+
+  Example:
+    >>> task_file_name('push the blue block to the left')
+    'push_the_blue_block_to_the_left'
+  """
+  return re.sub(r'[^a-z0-9]+', '_', task.lower()).strip('_')
+
+
+def check_demonstrations(demos: Sequence[experts.Demonstration],
+                         env_fn: Callable[[], Any],
+                         description: Optional[str] = None
+                        ) -> episode_checks.EpisodeCheckReport:
+  """Idle detection and label replay of recorded demos, before writing them.
+
+  Example:
+    >>> report = check_demonstrations(demos, bcz_env.BCZEnv)
+    >>> kept = [demos[i] for i in report.kept_indices]
+
+  Args:
+    demos: The demonstrations.
+    env_fn: Creates the env to replay in (its tasks must include the demos').
+    description: If set, a progress bar with this description.
+
+  Returns:
+    The `EpisodeCheckReport`, indexed like `demos`.
+  """
+  episodes = ({'action': demo.actions,
+               'proprioception': demo.proprioception,
+               'reset_seed': demo.reset_seed,
+               RESET_OPTIONS: {'task': demo.task}} for demo in demos)
+  return episode_checks.check_episodes(
+      episodes, env_fn=env_fn, reset_options_key=RESET_OPTIONS,
+      idle_kwargs=IDLE_KWARGS, description=description, total=len(demos))
+
+
+def flagged_demos(demos: Sequence[experts.Demonstration],
+                  report: episode_checks.EpisodeCheckReport
+                 ) -> List[Dict[str, Any]]:
+  """[{'task', 'reset_seed', 'reason'}] of the demos the checks dropped."""
+  flagged = []
+  for demo, check in zip(demos, report.episodes):
+    if check.kept:
+      continue
+    reason = ('idle' if check.idle.is_idle_episode else
+              f'label replay: {check.replay.reason}')
+    flagged.append({'task': demo.task, 'reset_seed': int(demo.reset_seed),
+                    'reason': reason})
+  return flagged
+
+
 def write_demonstrations(path: str, demos: Sequence[experts.Demonstration],
                          table: bcz_specs.TaskTable,
                          records_per_file: Optional[int] = None,
@@ -204,7 +265,10 @@ def _define_flags():
                      'DART offset std of the rotation, radians.')
   flags.DEFINE_integer('seed', 0, 'Seeds the DART noise.')
   flags.DEFINE_integer('records_per_file', 50, 'Episodes per record file.')
-  flags.DEFINE_bool('check', True, 'Read the records back and check them.')
+  flags.DEFINE_bool('check', True,
+                    'Check the demos (idle detection, label replay).')
+  flags.DEFINE_bool('drop_flagged', True,
+                    'Drop the demos the checks flag before writing.')
   flags.DEFINE_bool('overwrite', False, 'Replace existing record files.')
   flags.DEFINE_multi_string('gin_configs', [], 'Gin config files.')
   flags.DEFINE_multi_string(
@@ -220,7 +284,6 @@ def main(argv: Sequence[str]):
   env_fn = functools.partial(bcz_env.BCZEnv, tasks=tasks)
   env = env_fn()
   os.makedirs(values.output_dir, exist_ok=True)
-  patterns = []
   try:
     for split, count in (('train', values.demos_per_task),
                          ('eval', values.eval_demos_per_task)):
@@ -231,19 +294,37 @@ def main(argv: Sequence[str]):
           translation_noise=values.translation_noise,
           rotation_noise=values.rotation_noise, seed=values.seed,
           description=f'collect {split}')
-      paths = write_demonstrations(
-          os.path.join(values.output_dir, f'{split}.tfrecord'), demos,
-          env.task_table, values.records_per_file, values.overwrite)
-      patterns.append(os.path.join(values.output_dir, f'{split}-*.tfrecord'))
       rates = ', '.join(f'{task}: {stats.successes[task]}/'
                         f'{stats.attempts[task]}' for task in tasks)
-      print(f'{split}: {len(demos)} demos ({stats.steps} steps) in '
-            f'{len(paths)} files, {stats.seconds_per_episode:.2f} s per '
-            f'episode; expert successes {rates}', flush=True)
+      print(f'{split}: {len(demos)} demos ({stats.steps} steps), '
+            f'{stats.seconds_per_episode:.2f} s per episode; expert '
+            f'successes {rates}', flush=True)
+      if values.check:
+        report = check_demonstrations(demos, env_fn, f'check {split}')
+        print(f'{split}: {report.summary()}', flush=True)
+        flagged = flagged_demos(demos, report)
+        atomic_files.write_atomically(
+            os.path.join(values.output_dir, f'{split}-checks.json'),
+            json.dumps({'counts': report.counts, 'flagged': flagged,
+                        'dropped': bool(values.drop_flagged)}, indent=1))
+        if values.drop_flagged:
+          demos = [demos[i] for i in report.kept_indices]
+      paths = []
+      for task in tasks:
+        paths += write_demonstrations(
+            os.path.join(values.output_dir,
+                         f'{split}-{task_file_name(task)}.tfrecord'),
+            [demo for demo in demos if demo.task == task], env.task_table,
+            values.records_per_file, values.overwrite)
+      read_back = sum(1 for _ in bcz_specs.read_episodes(paths))
+      if read_back != len(demos):
+        raise RuntimeError(f'collect_demos: wrote {len(demos)} {split} demos '
+                           f'but read back {read_back} from {paths}.')
+      print(f'{split}: wrote {len(demos)} demos to {len(paths)} files '
+            f"{os.path.join(values.output_dir, split + '-*.tfrecord')}",
+            flush=True)
   finally:
     env.close()
-  if values.check and patterns:
-    print(check_records(patterns, env_fn).summary(), flush=True)
 
 
 if __name__ == '__main__':

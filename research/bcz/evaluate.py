@@ -18,6 +18,7 @@ Example:
   >>> print(format_table({'expert': expert, 'model': model}))
 """
 
+import collections
 import dataclasses
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -118,7 +119,11 @@ class ExportedPolicy:
   """A BC-Z export acting through `RegressionPolicy(action_key='action')`.
 
   The observation's image and proprioception and the task's embedding
-  (from `task_table`) are the export's features.
+  (from `task_table`) are the export's features. An export of a history
+  model (`BCZModel(history_length=k)`: its 'image' feature is (k, H, W, 3))
+  gets the last k frames of the episode, the first frame repeated until k
+  were seen, as in training; `reset()` (called by `run_episode` at every
+  episode start) forgets them.
 
   Example:
     >>> policy = ExportedPolicy('/tmp/bcz_cpu/export', env.task_table)
@@ -150,6 +155,9 @@ class ExportedPolicy:
                        f'{export_dir!r}; pass model_dir/export or one '
                        'export/<step> directory.')
     self._table = task_table
+    image_shape = self._predictor.get_feature_specification()['image'].shape
+    self._history_length = image_shape[0] if len(image_shape) == 4 else None
+    self._frames = collections.deque(maxlen=self._history_length or 1)
     self._policy = policies.RegressionPolicy(
         self._predictor, action_key='action', action_low=action_low,
         action_high=action_high)
@@ -159,9 +167,22 @@ class ExportedPolicy:
     """The training step of the loaded export."""
     return self._predictor.global_step
 
+  def reset(self):
+    """Forgets the frames of the last episode (history exports)."""
+    self._frames.clear()
+
+  def _image(self, image: np.ndarray) -> np.ndarray:
+    if self._history_length is None:
+      return image
+    if not self._frames:
+      self._frames.extend([image] * self._history_length)
+    else:
+      self._frames.append(image)
+    return np.stack(self._frames)
+
   def __call__(self, observation: Dict[str, np.ndarray],
                task: str) -> np.ndarray:
-    features = {'image': observation['image'],
+    features = {'image': self._image(observation['image']),
                 'proprioception': observation['proprioception'],
                 'task_embedding': self._table.embedding(task)}
     action, _ = self._policy.sample_action(features, 0.0)

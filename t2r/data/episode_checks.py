@@ -37,6 +37,8 @@ from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
 
 import numpy as np
 
+from t2r import progress
+
 ACTION_KINDS = ('delta', 'absolute')
 COMBINES = ('all', 'any')
 SUCCESS_AT = ('end', 'any')
@@ -528,8 +530,9 @@ def check_episodes(episodes: Iterable[Mapping[str, Any]],
                    reset_seed_key: str = 'reset_seed',
                    reset_options_key: Optional[str] = None,
                    idle_kwargs: Optional[Mapping[str, Any]] = None,
-                   replay_kwargs: Optional[Mapping[str, Any]] = None
-                   ) -> EpisodeCheckReport:
+                   replay_kwargs: Optional[Mapping[str, Any]] = None,
+                   description: Optional[str] = None,
+                   total: Optional[int] = None) -> EpisodeCheckReport:
   """Runs idle detection and (with an env) label replay over episodes.
 
   Idle episodes are dropped without a replay; every other episode is
@@ -561,6 +564,10 @@ def check_episodes(episodes: Iterable[Mapping[str, Any]],
       min_steps, action_kind, combine, idle_episode_fraction, ...).
     replay_kwargs: More `replay_labels` arguments (success_fn, success_at,
       initial_state_check).
+    description: If set (with `total`), a progress bar with this
+      description: label replay runs an episode in the env per demo, minutes
+      for a few hundred.
+    total: The number of episodes (for the progress bar's ETA).
 
   Returns:
     An `EpisodeCheckReport`.
@@ -578,6 +585,9 @@ def check_episodes(episodes: Iterable[Mapping[str, Any]],
   replay_kwargs = dict(replay_kwargs or {})
   env = None
   checks = []
+  bar = (progress.ProgressBar(description, total=total, unit='episodes')
+         if description and total else None)
+  dropped = 0
   try:
     for index, episode in enumerate(episodes):
       actions = _lookup(episode, action_key, index, required=True)
@@ -598,7 +608,12 @@ def check_episodes(episodes: Iterable[Mapping[str, Any]],
         except ValueError as e:
           raise ValueError(f'check_episodes: episode {index}: {e}') from e
       checks.append(check)
+      dropped += not check.kept
+      if bar is not None:
+        bar.update(min(index + 1, total), dropped=dropped)
   finally:
+    if bar is not None:
+      bar.close()
     if env is not None and callable(getattr(env, 'close', None)):
       env.close()
   return EpisodeCheckReport(episodes=checks, replayed=env_fn is not None)

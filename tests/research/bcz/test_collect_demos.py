@@ -1,6 +1,8 @@
 """Recording, writing, reading back and checking BC-Z demonstrations."""
 
+import dataclasses
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -72,13 +74,43 @@ def test_collection_rejects_bad_arguments(env):
                                          tasks=['reach the moon'])
 
 
-def test_script_writes_both_splits_and_prints_the_checks(tmp_path):
+def test_script_writes_both_splits_per_task_and_prints_the_checks(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'research.bcz.collect_demos',
        f'--output_dir={tmp_path}', '--demos_per_task=1',
        '--eval_demos_per_task=1', '--tasks=reach the duck'],
       cwd=_ROOT, capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
-  assert sorted(os.listdir(tmp_path)) == ['eval-00000.tfrecord',
-                                          'train-00000.tfrecord']
-  assert 'episode checks: 2 episodes, 2 kept' in result.stdout
+  assert sorted(os.listdir(tmp_path)) == [
+      'eval-checks.json', 'eval-reach_the_duck-00000.tfrecord',
+      'train-checks.json', 'train-reach_the_duck-00000.tfrecord']
+  assert 'train: episode checks: 1 episodes, 1 kept' in result.stdout
+  with open(tmp_path / 'train-checks.json') as f:
+    checks = json.load(f)
+  assert checks['counts']['kept'] == 1 and checks['flagged'] == []
+
+
+def test_demos_whose_labels_fail_are_flagged_and_named(env):
+  good, _ = collect_demos.collect_demonstrations(env, 'train', 1,
+                                                 tasks=['reach the duck'])
+  demo = good[0]
+  # Labels that go up instead of to the duck: the replay cannot succeed.
+  actions = np.zeros_like(demo.actions)
+  actions[:, 2] = 0.05
+  broken = dataclasses.replace(demo, actions=actions)
+  report = collect_demos.check_demonstrations(
+      [demo, broken], functools.partial(bcz_env.BCZEnv, tasks=_TASKS))
+  assert report.kept_indices == [0]
+  flagged = collect_demos.flagged_demos([demo, broken], report)
+  assert [f['reset_seed'] for f in flagged] == [demo.reset_seed]
+  assert flagged[0]['task'] == 'reach the duck'
+  assert flagged[0]['reason'].startswith('label replay')
+
+
+@pytest.mark.parametrize('task, name', [
+    ('reach the duck', 'reach_the_duck'),
+    ('push the blue block to the left', 'push_the_blue_block_to_the_left'),
+    ('Pick up the Red block!', 'pick_up_the_red_block'),
+])
+def test_record_files_name_their_task(task, name):
+  assert collect_demos.task_file_name(task) == name

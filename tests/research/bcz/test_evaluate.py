@@ -1,5 +1,6 @@
 """Closed-loop evaluation: expert, random and exported-model policies."""
 
+import numpy as np
 import pytest
 import tf_keras
 
@@ -54,6 +55,37 @@ def test_an_exported_model_acts_in_the_env(tmp_path):
     result = evaluate.evaluate_policy(env, policy, episodes_per_task=1,
                                       tasks=[_TASKS[0]])
     assert result.results[_TASKS[0]].steps.tolist() == [3]
+    policy.close()
+  finally:
+    env.close()
+
+
+def test_a_history_export_sees_the_episodes_last_frames(tmp_path):
+  tf_keras.utils.set_random_seed(0)
+  model = bcz_model.BCZModel(
+      image_size=64, num_waypoints=2, head_hidden_sizes=(16,),
+      history_length=3, image_tower=lambda: layers.FiLMConvTower(
+          filters=(4,), kernel_sizes=(3,), strides=(4,)))
+  DefaultExportGenerator(export_tf_example_signature=False).export(
+      model, str(tmp_path / 'export'))
+  env = bcz_env.BCZEnv(tasks=_TASKS, max_steps=4)
+  try:
+    policy = evaluate.ExportedPolicy(str(tmp_path / 'export'),
+                                     env.task_table)
+    obs, _ = env.reset(seed=0)
+    first = obs['image']
+    # The first call repeats the first frame (as training pads episodes).
+    np.testing.assert_array_equal(policy._image(first),  # pylint: disable=protected-access
+                                  np.stack([first] * 3))
+    later = np.full_like(first, 7)
+    np.testing.assert_array_equal(policy._image(later),  # pylint: disable=protected-access
+                                  np.stack([first, first, later]))
+    policy.reset()
+    np.testing.assert_array_equal(policy._image(later),  # pylint: disable=protected-access
+                                  np.stack([later] * 3))
+    result = evaluate.evaluate_policy(env, policy, episodes_per_task=1,
+                                      tasks=[_TASKS[0]])
+    assert result.results[_TASKS[0]].steps.tolist() == [4]
     policy.close()
   finally:
     env.close()
