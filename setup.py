@@ -52,6 +52,7 @@ setuptools.setup(
     },
     entry_points={
         'console_scripts': [
+            't2r=t2r.bin.console_scripts:t2r_main',
             't2r-flywheel=t2r.bin.console_scripts:t2r_flywheel',
             't2r-spec-demo=t2r.bin.console_scripts:t2r_spec_demo',
             't2r-train=t2r.bin.console_scripts:t2r_train',

@@ -1,8 +1,10 @@
-"""The console scripts `t2r-train`, `t2r-flywheel` and `t2r-spec-demo`.
+"""The console scripts `t2r`, `t2r-train`, `t2r-flywheel`, `t2r-spec-demo`.
 
 Each quiets TensorFlow's log chatter (`t2r.quiet_logs`; `--verbosity` brings
 it back) and only then imports its job module, which imports TensorFlow.
 """
+
+import sys
 
 from t2r import quiet_logs
 
@@ -26,3 +28,10 @@ def t2r_flywheel():
   quiet_logs.quiet_tensorflow_logs()
   from t2r.bin import run_flywheel  # pylint: disable=g-import-not-at-top
   run_flywheel.console_main()
+
+
+def t2r_main():
+  """`t2r inspect ...` and `t2r lineage ...`: see `t2r.bin.data_tools`."""
+  quiet_logs.quiet_tensorflow_logs()
+  from t2r.bin import data_tools  # pylint: disable=g-import-not-at-top
+  sys.exit(data_tools.main(sys.argv[1:]))

@@ -13,7 +13,8 @@ bootstrap from) and `info` holds `'truncated'` too. The episode goes
 through `episode_to_transitions_fn` and is written, all its records or none,
 through a `TFRecordReplayWriter` to `root_dir/policy_<tag>/gs<step>_<tag>_
 <time>_<pid>.tfrecord` (`t2r.collect.replay_files`), which appears under
-that name only when complete.
+that name only when complete, with a sidecar naming the export the policy
+ran (`t2r.provenance.collector_metadata`; for `t2r lineage`).
 """
 
 import dataclasses
@@ -26,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from t2r import progress
+from t2r import provenance
 from t2r.collect import replay_files
 from t2r.data import replay_writer as replay_writer_lib
 
@@ -186,7 +188,9 @@ def run_env(env: Any,
   Args:
     env: A gymnasium environment, a list of them (stepped together, one
       policy call per step for all), or a `gymnasium.vector.SyncVectorEnv`.
-    policy: A `t2r.policies.Policy`.
+    policy: A `t2r.policies.Policy`. If it has an `observe_episode(episode,
+      slot=...)` method (e.g. `t2r.meta_learning.MAMLRegressionPolicy`), it
+      is called with every finished episode and the index of its env.
     explore_schedule: global_step -> exploration probability (a
       `t2r.policies.schedules` schedule, any callable, or an object with a
       `value(step)` method); None: greedy.
@@ -250,12 +254,17 @@ def run_env(env: Any,
       episodes, q = _run_episodes_side_by_side(envs, policy, explore_prob,
                                                seeds)
       q_values.extend(q)
-      for episode in episodes:
+      # Policies that learn from their episodes (meta policies) see each one.
+      observe_episode = getattr(policy, 'observe_episode', None)
+      for slot, episode in enumerate(episodes):
+        if callable(observe_episode):
+          observe_episode(episode, slot=slot)
         if writer is not None:
           transitions = episode_to_transitions_fn(episode)
           if path is None:
             path = replay_files.replay_file_path(root_dir, tag, step)
-            writer.open(path)
+            writer.open(path,
+                        file_metadata=provenance.collector_metadata(policy))
           writer.write(transitions)
           num_transitions += len(transitions)
         returns.append(sum(float(s[2]) for s in episode))

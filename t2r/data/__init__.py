@@ -16,6 +16,8 @@ from t2r.data.episode_checks import find_idle_stretches
 from t2r.data.episode_checks import replay_labels
 from t2r.data.file_patterns import get_data_format_and_filenames
 from t2r.data.fractional_input_generator import FractionalRecordInputGenerator
+from t2r.data.inspection import InspectionReport
+from t2r.data.inspection import inspect_records
 from t2r.data.multi_eval_input_generator import MultiEvalRecordInputGenerator
 from t2r.data.multi_eval_input_generator import get_multi_eval_name
 from t2r.data.parsing import create_parse_tf_example_fn

@@ -9,7 +9,7 @@ tf-keras `fit` or a `tf.distribute` strategy.
 """
 
 import abc
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import gin
 import tensorflow as tf
@@ -112,6 +112,22 @@ class AbstractInputGenerator(abc.ABC):
           f'got {seed!r}.')
     if self._seed is None:
       self._seed = seed
+
+  def data_files(self) -> List[str]:
+    """The files this generator reads now, for the provenance of exports.
+
+    Exports list them (with fingerprints) in their assets, see
+    `t2r.provenance`. Generators that make their data (constants, random
+    values, Python generators) read no files.
+
+    Example:
+      >>> DefaultRecordInputGenerator(file_patterns='/d/*.tfrecord').data_files()
+      ['/d/a.tfrecord', '/d/b.tfrecord']
+
+    Returns:
+      The file paths, sorted; [] for generated data.
+    """
+    return []
 
   @property
   def feature_spec(self) -> Any:

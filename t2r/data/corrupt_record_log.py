@@ -13,9 +13,13 @@ teardown waits for the worker forever).
 """
 
 import sys
-from typing import List
+from typing import Dict, List
 
 import tensorflow as tf
+
+
+def _hash(where: tf.Tensor) -> tf.Tensor:
+  return tf.strings.to_hash_bucket_fast(where, 2**62)
 
 
 class CorruptRecordLog:
@@ -30,12 +34,23 @@ class CorruptRecordLog:
     ...                    tf.constant(['feature `image` does not decode']))
     >>> log.skipped_records
     1
+    >>> log.skipped
+    {'record 7 of /data/a.tfrecord': 'feature `image` does not decode'}
+
+  Args:
+    print_skipped: Print a line per skipped record to stderr (`t2r inspect`
+      turns it off and reports them itself).
   """
 
-  def __init__(self):
+  def __init__(self, print_skipped: bool = True):
+    self._print_skipped = print_skipped
     # 'record 7 of /data/a.tfrecord' -> 1.
     self._skipped = tf.lookup.experimental.MutableHashTable(
         tf.string, tf.int64, default_value=0)
+    # Hash of 'record 7 of /data/a.tfrecord' -> why it was skipped (there
+    # is no string -> string table kernel).
+    self._reasons = tf.lookup.experimental.MutableHashTable(
+        tf.int64, tf.string, default_value='')
     # '/data/a.tfrecord' -> its unreadable bytes.
     self._damaged_files = tf.lookup.experimental.MutableHashTable(
         tf.string, tf.int64, default_value=0)
@@ -55,6 +70,21 @@ class CorruptRecordLog:
     names, _ = self._damaged_files.export()
     return sorted(name.decode() for name in names.numpy())
 
+  @property
+  def skipped(self) -> Dict[str, str]:
+    """{where: reason} of every record skipped so far, sorted by where."""
+    names, _ = self._skipped.export()
+    reasons = self._reasons.lookup(_hash(names))
+    return dict(sorted(zip((n.decode() for n in names.numpy()),
+                           (r.decode() for r in reasons.numpy()))))
+
+  @property
+  def unreadable_bytes(self) -> Dict[str, int]:
+    """{file: bytes that could not be read as records} of damaged files."""
+    names, counts = self._damaged_files.export()
+    return dict(sorted(zip((n.decode() for n in names.numpy()),
+                           (int(c) for c in counts.numpy()))))
+
   def record_skipped(self, where: tf.Tensor,
                      reasons: tf.Tensor) -> tf.Operation:
     """Returns an op that logs and counts skipped records.
@@ -69,14 +99,17 @@ class CorruptRecordLog:
     """
     lines = tf.strings.join(['Skipped corrupt ', where, ': ', reasons,
                              ' (skip_corrupt_records=True).'])
+    inserted = self._skipped.insert(
+        where, tf.ones_like(where, dtype=tf.int64))
+    explained = self._reasons.insert(_hash(where), reasons)
+    if not self._print_skipped:
+      return tf.group(inserted, explained)
     printed = tf.cond(
         tf.size(lines) > 0,
         lambda: tf.print(tf.strings.reduce_join(lines, separator='\n'),
                          output_stream=sys.stderr),
         tf.no_op)
-    inserted = self._skipped.insert(
-        where, tf.ones_like(where, dtype=tf.int64))
-    return tf.group(printed, inserted)
+    return tf.group(printed, inserted, explained)
 
   def file_damaged(self, filename: tf.Tensor,
                    unreadable_bytes: tf.Tensor) -> tf.Operation:

@@ -198,6 +198,11 @@ class DefaultRecordInputGenerator(
     """Files with unreadable (damaged or cut off) parts found so far."""
     return self._corrupt_log.truncated_files
 
+  def data_files(self) -> List[str]:
+    """The files the patterns match now (after the specs are set), sorted."""
+    return sorted({name for names in self._filenames_by_stream().values()
+                   for name in names})
+
   def _is_deterministic(self, mode: str) -> bool:
     return self._seed is not None or mode != ModeKeys.TRAIN
 

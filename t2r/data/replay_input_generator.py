@@ -392,6 +392,17 @@ class GrowingReplayInputGenerator(
     self._offline_weight = float(offline_weight)
     self._num_passes = num_passes
 
+  def data_files(self) -> List[str]:
+    """The complete replay files (all, not only the newest window) and the
+    offline files that the patterns match now, sorted."""
+    names = {name.decode() for name in list_complete_files(
+        _with_directories(self._patterns)).numpy()}
+    if self._offline_file_patterns is not None:
+      _, offline = file_patterns_lib.get_data_format_and_filenames(
+          self._offline_file_patterns)
+      names.update(offline)
+    return sorted(names)
+
   def _create_dataset(self, mode, batch_size, input_context):
     patterns = _with_directories(self._patterns)
     files, compression, present = self._wait_for_files(patterns)

@@ -16,6 +16,12 @@ Reader glob patterns that never match the temporary names: patterns whose
 file part ends in a literal suffix (`*.tfrecord`, `replay-*.gz`) or starts
 with a literal character other than '.' (`replay-*`). Unsafe: a bare `*` or
 `*tfrecord*` (`tf.io.gfile.glob`'s `*` also matches a leading '.').
+
+With `open(path, file_metadata={...})` every file of that `open` gets a
+sidecar `.<final name>.t2r.json` (`t2r.provenance.write_sidecar`: the
+metadata and the file's record count), written atomically just before the
+file is renamed, so a complete file always has its sidecar. Collectors
+record there which export collected the file (`run_env`).
 """
 
 import os
@@ -27,6 +33,7 @@ from typing import Any, List, Mapping, Optional
 import gin
 import tensorflow as tf
 
+from t2r import provenance
 from t2r.data import encoding
 
 _COMPRESSION_TYPES = ('', 'GZIP', 'ZLIB')
@@ -66,6 +73,8 @@ class _CurrentFile:
     self.num_records = 0
     self.num_bytes = 0
     self.completed_paths = []
+    # The sidecar content of the files (None: no sidecar).
+    self.metadata = None
 
   @property
   def is_open(self) -> bool:
@@ -101,6 +110,9 @@ class _CurrentFile:
       return
     self._writer.close()
     self._writer = None
+    if self.metadata is not None:
+      provenance.write_sidecar(
+          self.final, {**self.metadata, 'num_records': self.num_records})
     tf.io.gfile.rename(self._temporary, self.final, overwrite=self._overwrite)
     self.completed_paths.append(self.final)
 
@@ -196,12 +208,20 @@ class TFRecordReplayWriter:
     """The completed (renamed) files, in order."""
     return list(self._file.completed_paths)
 
-  def open(self, path: str) -> 'TFRecordReplayWriter':
+  def open(self, path: str,
+           file_metadata: Optional[Mapping[str, Any]] = None
+          ) -> 'TFRecordReplayWriter':
     """Starts writing to `path` (or its shards); closes an open file first.
+
+    Example:
+      >>> writer.open('/replay/a.tfrecord',
+      ...             file_metadata=provenance.collector_metadata(policy))
 
     Args:
       path: The final file name (any `tf.io.gfile` filesystem). Its
         directory is created if needed.
+      file_metadata: JSON values written to the sidecar of each file of
+        this `open` (see the module docstring); None writes no sidecar.
 
     Returns:
       This writer.
@@ -213,6 +233,8 @@ class TFRecordReplayWriter:
     self.close()
     self._path = path
     self._shard_index = 0
+    self._file.metadata = (dict(file_metadata) if file_metadata is not None
+                           else None)
     tf.io.gfile.makedirs(os.path.dirname(path) or '.')
     self._start_file()
     return self

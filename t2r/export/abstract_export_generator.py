@@ -3,19 +3,22 @@
 An export holds everything a robot needs and nothing of the training code:
 the serving signatures (TensorFlow graphs over the model's variables) and
 `assets.extra/t2r_assets.pbtxt` with the PREDICT feature and label specs, the
-global step and where the model came from. It is written under a temporary
+global step and where the model came from (see `t2r.provenance`: the code's
+git commit, an export id and, in `assets.extra/t2r_training_data.json`, the
+training files). It is written under a temporary
 name and renamed to `<export_root>/<global_step>` once complete, so readers
 (`ExportedSavedModelPredictor`) never load a partial export.
 """
 
 import abc
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from absl import logging
 import gin
 import tensorflow as tf
 
+from t2r import provenance
 from t2r import specs
 from t2r.modes import ModeKeys
 from t2r.predictors import export_dirs
@@ -97,7 +100,9 @@ class AbstractExportGenerator(abc.ABC):
              export_root: str,
              global_step: Optional[int] = None,
              operative_gin_config: Optional[str] = None,
-             extra_provenance: Optional[Dict[str, str]] = None) -> str:
+             extra_provenance: Optional[Dict[str, str]] = None,
+             training_files: Optional[Sequence[provenance.DataFile]] = None
+            ) -> str:
     """Writes the model as `<export_root>/<global_step>/`, atomically.
 
     The weights exported are the optimizer's moving averages when it keeps
@@ -110,7 +115,12 @@ class AbstractExportGenerator(abc.ABC):
         model without optimizer).
       operative_gin_config: Recorded in the provenance; defaults to
         `gin.operative_config_str()`.
-      extra_provenance: More key/value pairs for the provenance.
+      extra_provenance: More key/value pairs for the provenance. A new
+        `export_id` and the git state of the code (`provenance.code_version`)
+        are always added.
+      training_files: The files the model was trained on (from
+        `provenance.describe_files`), written to
+        `assets.extra/t2r_training_data.json`; None writes no such file.
 
     Returns:
       The path of the export. If that version exists already, it is kept
@@ -146,8 +156,12 @@ class AbstractExportGenerator(abc.ABC):
                                 if operative_gin_config is not None else
                                 gin.operative_config_str()),
           model_class=model_class_name(t2r_model),
-          extra=extra_provenance or {})
+          extra={provenance.EXPORT_ID: provenance.new_export_id(),
+                 **provenance.code_version().as_extra(),
+                 **(extra_provenance or {})})
       self.write_extra_assets(temp_path)
+      if training_files is not None:
+        provenance.write_training_data(temp_path, training_files)
       specs.write_t2r_assets(assets, temp_path)
       tf.io.gfile.rename(temp_path, final_path)
     except BaseException:

@@ -13,13 +13,14 @@
 import math
 import os
 import time
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from absl import logging
 import gin
 import tensorflow as tf
 import tf_keras
 
+from t2r import provenance
 from t2r import specs
 from t2r.export import abstract_export_generator
 from t2r.export import default_export_generator
@@ -63,6 +64,24 @@ def copy_export(source: str, export_root: str, version: int) -> str:
 def _check_count(name: str, value: Any):
   if isinstance(value, bool) or not isinstance(value, int) or value < 1:
     raise ValueError(f'{name} must be a positive int, got {value!r}.')
+
+
+class _TrainingData:
+  """The training files of the job, described (and cached) at each export."""
+
+  def __init__(self):
+    self._generator = None
+    self._cache = {}
+
+  def set_generator(self, input_generator: Any):
+    self._generator = input_generator
+
+  def files(self) -> Optional[List[provenance.DataFile]]:
+    """The files the generator reads now; None without a generator."""
+    if self._generator is None:
+      return None
+    return provenance.describe_files(self._generator.data_files(),
+                                     self._cache, skip_missing=True)
 
 
 @gin.configurable
@@ -110,6 +129,19 @@ class PeriodicExporter:
     self._lagged_export_dir_name = lagged_export_dir_name
     self._last_step = None
     self._last_time = None
+    self._training_data = _TrainingData()
+
+  def set_training_data(self, input_generator: Any):
+    """Records the files of `input_generator` in every export's provenance.
+
+    `train_eval_model` calls it with its training input generator (see
+    `t2r.train.hooks.set_training_data`).
+
+    Args:
+      input_generator: An `AbstractInputGenerator`; its `data_files()` are
+        listed (and fingerprinted) at each export.
+    """
+    self._training_data.set_generator(input_generator)
 
   def _due(self, global_step: int) -> bool:
     if self._last_step is None:
@@ -159,7 +191,8 @@ class PeriodicExporter:
     export_root = os.path.join(model_dir, self._export_dir_name)
     older = [export for export in export_dirs.list_exports(export_root)
              if export[0] < global_step]
-    path = self._generator.export(model, export_root, global_step)
+    path = self._generator.export(model, export_root, global_step,
+                                  training_files=self._training_data.files())
     self._last_step, self._last_time = global_step, time.monotonic()
     if self._lagged_export_dir_name:
       lagged_root = os.path.join(model_dir, self._lagged_export_dir_name)
@@ -239,6 +272,11 @@ class BestExporter(tf_keras.callbacks.Callback):
     self._num_versions = num_versions
     self._best = self._stored_best()
     self._seen_events = None
+    self._training_data = _TrainingData()
+
+  def set_training_data(self, input_generator: Any):
+    """As `PeriodicExporter.set_training_data`."""
+    self._training_data.set_generator(input_generator)
 
   def _stored_best(self) -> float:
     latest = export_dirs.latest_export(self._export_root)
@@ -266,7 +304,8 @@ class BestExporter(tf_keras.callbacks.Callback):
     path = self._generator.export(
         model, self._export_root, global_step,
         extra_provenance={'best_metric': repr(newest[1]),
-                          'best_metric_name': self._metric})
+                          'best_metric_name': self._metric},
+        training_files=self._training_data.files())
     prune_exports(self._export_root, self._num_versions)
     logging.info('New best %s %s at step %d: exported %s.', self._metric,
                  newest[1], global_step, path)

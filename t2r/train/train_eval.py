@@ -120,7 +120,9 @@ def train_eval_model(
       `at_train_end(model, directory, global_step)` method runs once at the
       end of training, also when the restored step already reaches
       `max_train_steps` (so a final export missed by a stopped run is
-      written).
+      written). Hooks and callbacks with a `set_training_data(generator)`
+      method (the exporters) get `input_generator_train`, so that every
+      export lists the training files (`t2r.provenance`).
     callbacks: Extra tf-keras callbacks for `fit`.
     strategy: The tf.distribute strategy; None: `create_strategy()` (gin).
     mixed_precision_policy: e.g. 'mixed_float16' or 'mixed_bfloat16'; None
@@ -197,6 +199,10 @@ def train_eval_model(
     leftovers.remove_leftovers(model_dir)
   _restore_latest(checkpoint, model_dir)
   start_step = train_steps.global_step(model)
+  # Exports list the training files in their provenance (t2r.provenance).
+  input_generator_train.set_specification_from_model(model, ModeKeys.TRAIN)
+  hooks.set_training_data(export_hooks + list(callbacks),
+                          input_generator_train)
   if start_step >= max_train_steps:
     logging.info('Global step %d already reaches max_train_steps %d; nothing '
                  'to train.', start_step, max_train_steps)

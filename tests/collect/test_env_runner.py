@@ -61,7 +61,9 @@ def test_writes_every_transition_to_a_file_named_by_step_and_tag(tmp_path):
 
 def test_no_temporary_file_is_left_behind(tmp_path):
   _run(tmp_path, PointReachEnv())
-  assert not glob.glob(os.path.join(str(tmp_path), 'policy_collect', '.*'))
+  # Temporaries only: each replay file has a '.<name>.t2r.json' sidecar.
+  assert not glob.glob(
+      os.path.join(str(tmp_path), 'policy_collect', '.*.tmp-*'))
 
 
 def test_eight_envs_share_one_policy_call_per_step(tmp_path):
@@ -148,7 +150,9 @@ def test_a_bad_episode_keeps_the_episodes_written_before_it(tmp_path):
                     num_episodes=4, seed=0, show_progress=False)
   [path] = glob.glob(collect.replay_pattern(str(tmp_path)))
   assert len(point_records.read_labels([path])['done']) > 0
-  assert not glob.glob(os.path.join(str(tmp_path), 'policy_collect', '.*'))
+  # Temporaries only: each replay file has a '.<name>.t2r.json' sidecar.
+  assert not glob.glob(
+      os.path.join(str(tmp_path), 'policy_collect', '.*.tmp-*'))
 
 
 @pytest.mark.parametrize('kwargs,error,match', [

@@ -140,7 +140,9 @@ def test_ctrl_c_stops_every_process(tmp_path):
   assert launcher.returncode != 0
   assert 'stopped every process (Ctrl-C)' in stderr
   assert _processes_mentioning(config) == []
-  assert not glob.glob(os.path.join(str(root_dir), 'policy_collect', '.*'))
+  # Temporaries only: each replay file has a '.<name>.t2r.json' sidecar.
+  assert not glob.glob(
+      os.path.join(str(root_dir), 'policy_collect', '.*.tmp-*'))
 
 
 def test_kill_9_of_a_collector_leaves_only_complete_files(tmp_path):
