@@ -15,7 +15,8 @@ initial states per task. The scripted expert and a uniformly random policy
 are scored once on the same states. A run whose export and score exist is
 reused.
 
-Writes ROOT_DIR/summary.json, ROOT_DIR/summary.md (per task: random,
+Writes ROOT_DIR/demo_frames.png (frames of the first eval demo of each
+task, with its text), ROOT_DIR/summary.json, ROOT_DIR/summary.md (per task: random,
 expert and each variant as mean ± sd and worst over seeds, and whether
 every seed reaches --target_fraction of the expert's success on every task)
 and ROOT_DIR/success_per_task.png. Exits non-zero if a run fails.
@@ -39,6 +40,7 @@ from absl import flags
 import numpy as np
 
 from research.bcz import bcz_env
+from research.bcz import bcz_specs
 from research.bcz import collect_demos
 from research.bcz import evaluate
 from research.bcz import figures
@@ -243,6 +245,13 @@ def meets_target(baselines: Mapping[str, Mapping[str, float]],
              for task, rates in results.items())
 
 
+def _save_png(image: Any, path: str):
+  """Saves a PIL image atomically (temp file + rename)."""
+  temporary = atomic_files.temporary_path(path)
+  image.save(temporary, format='PNG')
+  os.replace(temporary, path)
+
+
 def _define_flags():
   flags.DEFINE_string('data_dir', None, 'collect_demos --output_dir.',
                       required=True)
@@ -281,6 +290,10 @@ def main(argv: Sequence[str]):
       scores.append(score(run, env, values.episodes_per_task, seconds))
   finally:
     env.close()
+  _save_png(figures.demo_contact_sheet(figures.frames_of_episodes(
+      bcz_specs.read_episodes(
+          os.path.join(values.data_dir, 'eval-*.tfrecord')), 6)),
+            os.path.join(values.root_dir, 'demo_frames.png'))
   results = per_task_seeds(runs, scores, tasks)
   table = summary_markdown(baselines, results, values.target_fraction)
   name = 'summary' + ('-single' if values.single_task else '')
@@ -296,8 +309,7 @@ def main(argv: Sequence[str]):
             'expert': {t: [baselines['expert'][t]] for t in tasks}},
            **results))
   figure_path = os.path.join(values.root_dir, f'{name}_success_per_task.png')
-  figure.save(figure_path + '.tmp.png')
-  os.replace(figure_path + '.tmp.png', figure_path)
+  _save_png(figure, figure_path)
   print(table)
   print(f'wrote {figure_path}')
 
