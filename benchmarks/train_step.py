@@ -8,20 +8,27 @@ call per step. Ours runs the whole job: tf-keras `fit` with t2r's callbacks
 spec-validated train_step; the baseline is `next(iterator)`, forward,
 backward and `apply_gradients` in a tf.function called from a Python loop.
 
-Rounds alternate between the two; each round times `--steps` steps after
-`--warmup_steps` (tracing, restoring); the median steps/s of each side is
-compared. Ours resumes its model_dir every round, as a restarted job would;
-its checkpoint save at the end of a round falls outside the timed steps.
+Ours runs with the default `steps_per_execution=None` (steps per call
+chosen within the checkpoint, summary and log intervals, here 16) and with
+each value of `--compare_steps_per_execution` (1: one call per step, as the
+baseline). Rounds alternate between all sides; each round times about
+`--steps` steps after `--warmup_steps` (tracing, restoring); the median
+steps/s of each side is compared. Ours resumes its model_dir every round, as
+a restarted job would; its checkpoint save at the end of a round falls
+outside the timed steps.
 
   python benchmarks/train_step.py [--steps=300 --rounds=9]
 
-The last line is
+Every side prints `train_step_spe<k>: ratio ...`; the last line is the
+default's
   train_step: ratio <ours/baseline> (<ours> vs <baseline> steps/s)
 """
 
+import os
 import statistics
 import tempfile
 import time
+from typing import Optional
 
 from absl import app
 from absl import flags
@@ -41,10 +48,10 @@ _WARMUP_STEPS = flags.DEFINE_integer('warmup_steps', 20,
 _ROUNDS = flags.DEFINE_integer('rounds', 9, 'Rounds per side.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 128, 'Batch size.')
 _HIDDEN = flags.DEFINE_integer('hidden', 512, 'Hidden layer width.')
-_STEPS_PER_EXECUTION = flags.DEFINE_integer(
-    'steps_per_execution', 1,
-    'train_eval_model steps per tf.function call (1 = one call per step, as '
-    'the baseline).')
+_COMPARE_STEPS_PER_EXECUTION = flags.DEFINE_list(
+    'compare_steps_per_execution', ['1', '4'],
+    'Explicit train_eval_model steps per tf.function call to time besides '
+    'the default (1 = one call per step, as the baseline).')
 
 _STATE_SIZE = 128
 _ACTION_SIZE = 16
@@ -88,28 +95,35 @@ class MLPModel(models.T2RModel):
 
 
 class _StepTimer(tf_keras.callbacks.Callback):
-  """Times the batches after the first `warmup` of a `fit` call."""
+  """Times about `steps` batches after the first `warmup` of a `fit` call.
+
+  The hook fires once per call, so timing starts at the first call end at
+  or after `warmup` and stops at the first one at or after `warmup + steps`.
+  """
 
   def __init__(self, warmup: int, steps: int):
     super().__init__()
     compat.let_callback_take_tensor_logs(self)
     self._warmup = warmup
     self._steps = steps
-    self._batches = 0
     self._start = None
+    self._start_batches = None
     self.steps_per_sec = None
 
   def on_train_batch_end(self, batch, logs=None):
     # `batch` is the index of the last step run (steps_per_execution steps
     # may run per call, so the hook does not fire after every step).
-    self._batches = batch + 1
-    if self._batches in (self._warmup, self._warmup + self._steps):
-      self.model.optimizer.iterations.numpy()  # Wait for the step to finish.
-      now = time.perf_counter()
-      if self._start is None:
-        self._start = now
-      else:
-        self.steps_per_sec = self._steps / (now - self._start)
+    batches = batch + 1
+    if self.steps_per_sec is not None or batches < self._warmup or (
+        self._start is not None and batches < self._warmup + self._steps):
+      return
+    self.model.optimizer.iterations.numpy()  # Wait for the step to finish.
+    now = time.perf_counter()
+    if self._start is None:
+      self._start, self._start_batches = now, batches
+    else:
+      self.steps_per_sec = (batches - self._start_batches) / (now -
+                                                              self._start)
 
 
 def _generator():
@@ -119,7 +133,8 @@ def _generator():
   return generator
 
 
-def run_ours(model_dir: str, round_index: int) -> float:
+def run_ours(model_dir: str, round_index: int,
+             steps_per_execution: Optional[int]) -> float:
   """steps/s of train_eval_model, resuming model_dir for one more round."""
   round_steps = _WARMUP_STEPS.value + _STEPS.value
   timer = _StepTimer(_WARMUP_STEPS.value, _STEPS.value)
@@ -131,7 +146,8 @@ def run_ours(model_dir: str, round_index: int) -> float:
       save_checkpoints_steps=round_steps,
       log_every_n_steps=round_steps,
       save_summary_steps=round_steps,
-      steps_per_execution=_STEPS_PER_EXECUTION.value,
+      steps_per_execution=steps_per_execution,
+      show_progress=False,
       callbacks=[timer])
   return timer.steps_per_sec
 
@@ -163,17 +179,24 @@ def run_baseline() -> float:
 
 def main(argv):
   del argv
-  ours, baseline = [], []
-  with tempfile.TemporaryDirectory() as model_dir:
+  sides = [None] + [int(k) for k in _COMPARE_STEPS_PER_EXECUTION.value]
+  ours = {k: [] for k in sides}
+  baseline = []
+  with tempfile.TemporaryDirectory() as root:
     for round_index in range(_ROUNDS.value):
-      ours.append(run_ours(model_dir, round_index))
+      for k in sides:
+        ours[k].append(run_ours(os.path.join(root, f'spe{k}'), round_index,
+                                k))
       baseline.append(run_baseline())
-      print(f'round {round_index}: ours {ours[-1]:.1f} steps/s, baseline '
-            f'{baseline[-1]:.1f} steps/s', flush=True)
-  ours_median = statistics.median(ours)
+      print(f'round {round_index}: ' + ', '.join(
+          f'ours spe={k or "default"} {ours[k][-1]:.1f}' for k in sides) +
+            f', baseline {baseline[-1]:.1f} steps/s', flush=True)
   baseline_median = statistics.median(baseline)
-  print(f'train_step: ratio {ours_median / baseline_median:.3f} '
-        f'({ours_median:.1f} vs {baseline_median:.1f} steps/s)')
+  for k in sides[1:] + [None]:
+    median = statistics.median(ours[k])
+    name = 'train_step' if k is None else f'train_step_spe{k}'
+    print(f'{name}: ratio {median / baseline_median:.3f} '
+          f'({median:.1f} vs {baseline_median:.1f} steps/s)')
 
 
 if __name__ == '__main__':

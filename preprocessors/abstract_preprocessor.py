@@ -8,12 +8,13 @@ spec, instead of surfacing as a shape error deep inside the model.
 """
 
 import abc
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import gin
 import tensorflow as tf
 
 from t2r import specs
+from t2r.data import decode_hints as decode_hints_lib
 from t2r.errors import SpecTypeError
 from t2r.modes import ModeKeys
 
@@ -122,6 +123,30 @@ class AbstractPreprocessor(abc.ABC):
   def get_out_label_specification(self, mode: str) -> Any:
     """The spec structure of the labels `preprocess` returns in `mode`."""
 
+  def decode_hints(self, mode: str) -> Dict[str, decode_hints_lib.DecodeHint]:
+    """Which crop / resize `preprocess` applies first to each image, if any.
+
+    The input generator passes the hints to the parser, which may then
+    decode only the crop window or decode at a DCT-scaled size (see
+    `t2r.data.decode_hints`) and tells `preprocess` the sizes it decoded to
+    (`decoded_image_sizes`). A preprocessor that returns a hint for a path
+    must accept that image at the stored size and at the decoded size. The
+    default declares none: every image is decoded in full.
+
+    Example:
+      >>> pre.decode_hints(ModeKeys.TRAIN)
+      {'state/image': DecodeHint(crop_size=(472, 472), random_crop=True,
+                                 resize_to=(472, 472))}
+
+    Args:
+      mode: A `ModeKeys` value.
+
+    Returns:
+      `{path of the in feature spec: DecodeHint}`.
+    """
+    ModeKeys.validate(mode)
+    return {}
+
   @abc.abstractmethod
   def _preprocess_fn(self, features: specs.TensorSpecStruct,
                      labels: Optional[specs.TensorSpecStruct],
@@ -143,8 +168,13 @@ class AbstractPreprocessor(abc.ABC):
   # tf.data map trace) for nothing: all branching here depends on specs, not
   # on tensor values.
   @tf.autograph.experimental.do_not_convert
-  def preprocess(self, features: Any, labels: Any,
-                 mode: str) -> Tuple[Any, Any]:
+  def preprocess(
+      self,
+      features: Any,
+      labels: Any,
+      mode: str,
+      decoded_image_sizes: Optional[Mapping[str, Tuple[int, int]]] = None
+  ) -> Tuple[Any, Any]:
     """Validates the input, runs `_preprocess_fn` and validates its output.
 
     Runs without AutoGraph, also inside tf.data and tf.function: branch on
@@ -156,6 +186,9 @@ class AbstractPreprocessor(abc.ABC):
         declare are dropped.
       labels: Batched labels like `get_in_label_specification(mode)`, or None.
       mode: A `ModeKeys` value.
+      decoded_image_sizes: `{path: (height, width)}` of images the parser
+        decoded following `decode_hints(mode)` (a crop window, or a scaled
+        size) instead of at the in spec's size; validated at that size.
 
     Returns:
       (features, labels) packed like the out specifications (labels None if
@@ -167,9 +200,12 @@ class AbstractPreprocessor(abc.ABC):
         specs, or if `mode` is unknown. The message names the path and spec.
     """
     ModeKeys.validate(mode)
+    in_features = self.get_in_feature_specification(mode)
+    if decoded_image_sizes:
+      in_features = _with_decoded_sizes(self, in_features,
+                                        decoded_image_sizes, mode)
     features = self._validate('input features', 'get_in_feature_specification',
-                              self.get_in_feature_specification(mode),
-                              features, mode)
+                              in_features, features, mode)
     if labels is not None:
       labels = self._validate('input labels', 'get_in_label_specification',
                               self.get_in_label_specification(mode), labels,
@@ -206,6 +242,29 @@ class AbstractPreprocessor(abc.ABC):
                '(that is what the input generator parses).')
       raise ValueError(f'{type(self).__name__}: {what} in mode {mode!r} do '
                        f'not match {spec_method}: {e} {fix}') from e
+
+
+def _with_decoded_sizes(preprocessor: AbstractPreprocessor, spec: Any,
+                        sizes: Mapping[str, Tuple[int, int]],
+                        mode: str) -> Any:
+  """The in feature spec with hinted images at their decoded size.
+
+  Raises:
+    ValueError: If a path is not a hinted image of the spec.
+  """
+  hinted = preprocessor.decode_hints(mode)
+  flat = specs.flatten_spec_structure(spec)
+  for path, size in sizes.items():
+    if path not in hinted or path not in flat.keys():
+      raise ValueError(
+          f'{type(preprocessor).__name__}.preprocess got decoded_image_sizes '
+          f'for {path!r}, but its decode_hints({mode!r}) name only '
+          f'{sorted(hinted)}. Pass sizes only for the hinted images (see '
+          't2r.data.parsing.decoded_image_sizes).')
+    shape = flat[path].shape.as_list()
+    flat[path] = specs.ExtendedTensorSpec.from_spec(
+        flat[path], shape=shape[:-3] + list(size) + shape[-1:])
+  return specs.pack_flat_sequence_to_spec_structure(spec, flat)
 
 
 def _checked_spec_fn(spec_fn: Optional[SpecFn],

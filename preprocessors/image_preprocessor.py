@@ -6,7 +6,7 @@ photometric domain randomization while evaluation and serving must be
 deterministic.
 """
 
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import gin
 import tensorflow as tf
@@ -15,6 +15,7 @@ from preprocessors import image_transformations
 from preprocessors.spec_transformation_preprocessor import SpecTransformationPreprocessor
 from preprocessors.spec_transformation_preprocessor import update_spec
 from t2r import specs
+from t2r.data import decode_hints as decode_hints_lib
 from t2r.modes import ModeKeys
 
 _DEFAULT_DISTORTIONS = {'random_brightness': True, 'random_contrast': True}
@@ -54,6 +55,13 @@ class ImagePreprocessor(SpecTransformationPreprocessor):
 
   EVAL and PREDICT are deterministic. Other features and all labels pass
   through unchanged.
+
+  `decode_hints(mode)` declares steps 1 and 2 to the input generator, which
+  then decodes only the crop window, or decodes JPEGs at a DCT-scaled size
+  when the model's images are at most half the stored size (accuracy in
+  `t2r.data.decode_hints`); `preprocess` then takes those images, already
+  cropped, at their decoded size and only resizes them. The distortions of
+  step 3 are unchanged.
 
   Example (QT-Opt: 512x640 JPEGs, model wants 472x472):
     >>> pre = ImagePreprocessor(model.get_feature_specification,
@@ -155,6 +163,36 @@ class ImagePreprocessor(SpecTransformationPreprocessor):
           data_format=self._data_format)
     return tensor_spec_struct
 
+  def decode_hints(self,
+                   mode: str) -> Dict[str, decode_hints_lib.DecodeHint]:
+    """The crop (random in TRAIN) and resize of each image; see the class.
+
+    Example:
+      >>> ImagePreprocessor(model.get_feature_specification,
+      ...                   model.get_label_specification,
+      ...                   source_image_size=(512, 640)).decode_hints('eval')
+      {'state/image': DecodeHint(crop_size=(472, 472), random_crop=False,
+                                 resize_to=(472, 472))}
+
+    Args:
+      mode: A `ModeKeys` value.
+
+    Returns:
+      `{image path: DecodeHint}`.
+
+    Raises:
+      ValueError: As the spec derivation, for a crop that does not fit.
+    """
+    ModeKeys.validate(mode)
+    return {
+        path: decode_hints_lib.DecodeHint(
+            crop_size=self._crop_for(path, spec),
+            random_crop=mode == ModeKeys.TRAIN,
+            resize_to=tuple(spec.shape.as_list()[:2]))
+        for path, spec in self._images(
+            self._model_feature_specification(mode)).items()
+    }
+
   def _preprocess_fn(self, features: specs.TensorSpecStruct,
                      labels: Optional[specs.TensorSpecStruct],
                      mode: str) -> Tuple[Any, Any]:
@@ -163,12 +201,13 @@ class ImagePreprocessor(SpecTransformationPreprocessor):
     for path, spec in images.items():
       input_shape = self._source_image_size + (spec.shape[-1],)
       crop = self._crop_for(path, spec)
-      if mode == ModeKeys.TRAIN:
-        image = image_transformations.RandomCropImages([features[path]],
-                                                       input_shape, crop)[0]
-      else:
-        image = image_transformations.CenterCropImages([features[path]],
-                                                       input_shape, crop)[0]
+      image = features[path]
+      # Images decoded by a hint come cropped (a window, or scaled whole).
+      if list(image.shape[-3:-1]) == list(self._source_image_size):
+        crop_fn = (image_transformations.RandomCropImages
+                   if mode == ModeKeys.TRAIN else
+                   image_transformations.CenterCropImages)
+        image = crop_fn([image], input_shape, crop)[0]
       image = tf.image.convert_image_dtype(image, tf.float32)
       processed.append(_resize(image, spec.shape.as_list()[:2]))
     if mode == ModeKeys.TRAIN and processed:

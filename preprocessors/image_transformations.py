@@ -28,6 +28,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import gin
 import tensorflow as tf
 
+from t2r.data import decode_hints
 from t2r.errors import SpecTypeError
 
 Seed = Union[None, int, Sequence[int], tf.Tensor]
@@ -184,14 +185,10 @@ def RandomCropImages(images: Images,
   images = _as_image_list(images, 'RandomCropImages')
   input_shape, target_shape = _check_crop_shapes('RandomCropImages', images,
                                                  input_shape, target_shape)
-  seed_y, seed_x = _split_seed(seed, 2)
-  batch_size = [_batch_size(images)]
-  offset_y = tf.random.stateless_uniform(
-      batch_size, seed_y, minval=0,
-      maxval=input_shape[0] - target_shape[0] + 1, dtype=tf.int32)
-  offset_x = tf.random.stateless_uniform(
-      batch_size, seed_x, minval=0,
-      maxval=input_shape[1] - target_shape[1] + 1, dtype=tf.int32)
+  # The windowed JPEG decode (t2r.data.decode_hints) draws the same way.
+  offset_y, offset_x = decode_hints.random_crop_offsets(
+      _batch_size(images), tuple(input_shape[:2]), tuple(target_shape),
+      _seed_tensor(seed))
   return [
       _crop_at(image, offset_y, offset_x, target_shape[0], target_shape[1])
       for image in images

@@ -444,12 +444,16 @@ def run_trainer(root_dir: str = gin.REQUIRED,
     ValueError: For a non-positive `max_steps_per_transition`.
   """
   callbacks = [TrainerStatusCallback(root_dir)]
+  one_step_per_call = {}
   if max_steps_per_transition is not None:
     callbacks.append(ReplayRatioLimiter(root_dir, max_steps_per_transition))
+    # The limiter holds the trainer between tf.function calls: with several
+    # steps per call it would overshoot its ratio by up to that many steps.
+    one_step_per_call = {'steps_per_execution': 1}
   newest = export_dirs.latest_export(export_root(root_dir))
   status_files.write_status(root_dir, 'trainer', {
       'state': 'starting', 'global_step': newest[0] if newest else 0,
       'steps_per_second': 0.0})
   return train_eval.train_eval_model(
       model_dir=model_dir(root_dir), strategy=strategy,
-      callbacks=callbacks)
+      callbacks=callbacks, **one_step_per_call)

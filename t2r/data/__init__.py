@@ -9,6 +9,7 @@ Example:
 """
 
 from t2r.data.abstract_input_generator import AbstractInputGenerator
+from t2r.data.decode_hints import DecodeHint
 from t2r.data.encoding import ExampleEncoder
 from t2r.data.encoding import encode_example
 from t2r.data.episode_checks import check_episodes

@@ -9,12 +9,14 @@ tf-keras `fit` or a `tf.distribute` strategy.
 """
 
 import abc
+import functools
 from typing import Any, Callable, List, Optional, Tuple
 
 import gin
 import tensorflow as tf
 
 from t2r import specs
+from t2r.data import parsing
 from t2r.modes import ModeKeys
 
 # preprocess_fn(features, labels, mode) -> (features, labels).
@@ -75,6 +77,8 @@ class AbstractInputGenerator(abc.ABC):
     self._out_feature_spec = None
     self._out_label_spec = None
     self._preprocess_fn = _identity_preprocess_fn
+    # The preprocessor's decode hints (t2r.data.decode_hints), by path.
+    self._image_decode_hints = {}
     self._spec_mode = None
     # Subclasses that draw random numbers (shuffles, random data) read it.
     self._seed = None
@@ -174,6 +178,7 @@ class AbstractInputGenerator(abc.ABC):
           'preprocess_fn must be callable as fn(features, labels, mode) -> '
           f'(features, labels), got {preprocess_fn!r}.')
     self._preprocess_fn = preprocess_fn
+    self._image_decode_hints = {}
 
   def set_specification_from_model(self, model: Any, mode: str):
     """Takes the specs (and preprocessing) the model needs in `mode`.
@@ -184,7 +189,9 @@ class AbstractInputGenerator(abc.ABC):
     preprocessor's in specs and is preprocessed; its out specs (or else the
     model's specs) check the result. Without a preprocessor the data must
     match `model.get_feature_specification(mode)` and
-    `model.get_label_specification(mode)` and is passed on unchanged.
+    `model.get_label_specification(mode)` and is passed on unchanged. A
+    preprocessor's `decode_hints(mode)` are kept for generators that decode
+    images (`_parses_with_decode_hints`).
 
     Args:
       model: A T2R model (anything with the methods above).
@@ -202,6 +209,7 @@ class AbstractInputGenerator(abc.ABC):
       self.set_feature_specifications(model_specs[0], model_specs[0])
       self.set_label_specifications(model_specs[1], model_specs[1])
       self._preprocess_fn = _identity_preprocess_fn
+      self._image_decode_hints = {}
     else:
       out_features, out_labels = model_specs
       if hasattr(preprocessor, 'get_out_feature_specification'):
@@ -214,6 +222,8 @@ class AbstractInputGenerator(abc.ABC):
           _call(preprocessor, 'get_in_label_specification', mode,
                 'preprocessor'), out_labels)
       self.set_preprocess_fn(preprocessor.preprocess)
+      if callable(getattr(preprocessor, 'decode_hints', None)):
+        self._image_decode_hints = dict(preprocessor.decode_hints(mode))
     self._spec_mode = mode
 
   def create_dataset(
@@ -276,6 +286,19 @@ class AbstractInputGenerator(abc.ABC):
     del mode
     return True
 
+  def _parses_with_decode_hints(self) -> bool:
+    """Whether `_create_dataset` decodes images by the decode hints.
+
+    Generators that parse records with `_active_decode_hints()` say True;
+    the preprocessor is then told the sizes the images were decoded to.
+    """
+    return False
+
+  def _active_decode_hints(self) -> dict:
+    """The preprocessor's decode hints if this generator follows them."""
+    return (dict(self._image_decode_hints)
+            if self._parses_with_decode_hints() else {})
+
   def _check_specs_set(self, mode: str):
     if self._feature_spec is None or self._label_spec is None:
       missing = [
@@ -297,6 +320,12 @@ class AbstractInputGenerator(abc.ABC):
   def _make_preprocess_map_fn(self, mode: str):
     """The tf.data map function: preprocess, then check against out specs."""
     preprocess_fn = self._preprocess_fn
+    hints = self._active_decode_hints()
+    if hints:
+      sizes = parsing.decoded_image_sizes(self._feature_spec, hints)
+      if sizes:
+        preprocess_fn = functools.partial(preprocess_fn,
+                                          decoded_image_sizes=sizes)
     out_specs = (('features', self._out_feature_spec),
                  ('labels', self._out_label_spec))
 

@@ -13,36 +13,91 @@ Why not `tf.map_fn` with a `tf.debugging.Assert` per image: an assert is a
 stateful op, and stateful ops in a loop body run one iteration at a time,
 which made decoding ~30% slower; `tf.map_fn` without a check cannot stack
 images of different sizes with a readable error.
+
+A `decode_hints.DecodePlan` may ask for less than the whole image: only a
+crop window of each JPEG, or a DCT-scaled decode (see `t2r.data.
+decode_hints` for when and how accurate); the stored size is then read from
+the JPEG header and checked the same way.
 """
 
-from typing import Any
+from typing import Any, Optional
 
 import tensorflow as tf
+
+from t2r.data import decode_hints
 
 # Images decoded concurrently by one loop (graph mode). tf.data runs several
 # batches in parallel as well, so a moderate value saturates the cores.
 PARALLEL_DECODES = 16
 
 
-def _decode_fn(spec: Any, may_be_empty: bool):
-  """Returns a function decoding one encoded string to (H, W, C) pixels."""
+def _decode_fn(spec: Any, may_be_empty: bool,
+               plan: decode_hints.DecodePlan):
+  """Returns `decode(encoded, window) -> (pixels, stored (H, W, C) int64)`.
+
+  `window` is the crop's [top, left] (int32) for a 'crop' plan, else None.
+  """
   image_shape = spec.shape[-3:]
   channels = image_shape[-1]
+  decoded_shape = tf.TensorShape(list(plan.decoded_size) + [channels])
 
-  def decode(encoded: tf.Tensor) -> tf.Tensor:
-    if spec.data_format == 'png':
-      return tf.io.decode_png(encoded, channels=channels, dtype=spec.dtype)
-    return tf.io.decode_jpeg(encoded, channels=channels)
+  def decode(encoded: tf.Tensor, window: tf.Tensor):
+    if plan.kind == 'full':
+      if spec.data_format == 'png':
+        image = tf.io.decode_png(encoded, channels=channels, dtype=spec.dtype)
+      else:
+        image = tf.io.decode_jpeg(encoded, channels=channels)
+      return image, tf.cast(tf.shape(image), tf.int64)
+    # The header gives the stored size to check (the decode does not).
+    stored = tf.concat([
+        tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64),
+        [channels]], 0)
+    if plan.kind == 'crop':
+      image = tf.io.decode_and_crop_jpeg(
+          encoded, tf.concat([window, plan.decoded_size], 0),
+          channels=channels)
+    else:
+      image = tf.io.decode_jpeg(encoded, channels=channels, ratio=plan.ratio)
+    return image, stored
 
   if not may_be_empty:
     return decode
 
-  def decode_or_zeros(encoded: tf.Tensor) -> tf.Tensor:
+  def decode_or_zeros(encoded: tf.Tensor, window: tf.Tensor):
     return tf.cond(
-        tf.strings.length(encoded) > 0, lambda: decode(encoded),
-        lambda: tf.zeros(image_shape, spec.dtype))
+        tf.strings.length(encoded) > 0, lambda: decode(encoded, window),
+        lambda: (tf.zeros(decoded_shape, spec.dtype),
+                 tf.constant(image_shape.as_list(), tf.int64)))
 
   return decode_or_zeros
+
+
+def _windows(encoded: tf.Tensor, spec: Any,
+             plan: decode_hints.DecodePlan) -> Optional[tf.Tensor]:
+  """The [top, left] of each flat image's crop window, (N, 2) int32.
+
+  None unless the plan crops.
+
+  Random windows are drawn once per example (the leading dimension) and
+  shared by its timesteps / list entries, as `RandomCropImages` does, from
+  a seed drawn from TensorFlow's global random state like its `seed=None`.
+  """
+  if plan.kind != 'crop':
+    return None
+  count = tf.size(encoded)
+  stored = tuple(spec.shape[-3:-1].as_list())
+  if not plan.random_crop:
+    centre = [(s - c) // 2 for s, c in zip(stored, plan.decoded_size)]
+    return tf.tile(tf.constant([centre], tf.int32), [count, 1])
+  if encoded.shape.rank == 0:
+    raise ValueError('A random crop window needs a batch of images; got a '
+                     'scalar string.')
+  batch_size = tf.shape(encoded)[0]
+  seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
+  top, left = decode_hints.random_crop_offsets(batch_size, stored,
+                                               plan.decoded_size, seed)
+  per_example = tf.reduce_prod(tf.shape(encoded)[1:])
+  return tf.repeat(tf.stack([top, left], 1), per_example, axis=0)
 
 
 def _check_shapes(shapes: tf.Tensor, spec: Any, label: str) -> tf.Operation:
@@ -61,8 +116,12 @@ def _check_shapes(shapes: tf.Tensor, spec: Any, label: str) -> tf.Operation:
        'preprocessor.'])
 
 
-def decode_images(encoded: tf.Tensor, spec: Any, label: str,
-                  may_be_empty: bool) -> tf.Tensor:
+def decode_images(
+    encoded: tf.Tensor,
+    spec: Any,
+    label: str,
+    may_be_empty: bool,
+    plan: Optional[decode_hints.DecodePlan] = None) -> tf.Tensor:
   """Decodes a tensor of encoded images to `encoded.shape + (H, W, C)`.
 
   Example:
@@ -77,22 +136,33 @@ def decode_images(encoded: tf.Tensor, spec: Any, label: str,
       'image')".
     may_be_empty: Some strings may be empty (optional, padded or missing
       images); those decode to zeros. False skips that check.
+    plan: How to decode (see `t2r.data.decode_hints`): None or 'full'
+      decodes whole images; 'crop' only a window of each (random windows
+      need a leading batch dimension); 'scale' at a DCT-scaled size. The
+      stored size is checked against the spec in every case.
 
   Returns:
-    The decoded images, shape `encoded.shape + spec.shape[-3:]`.
+    The decoded images, shape `encoded.shape + (height, width, channels)`:
+    the spec's image shape, or the plan's decoded size.
   """
-  image_shape = spec.shape[-3:]
+  plan = plan or decode_hints.DecodePlan('full',
+                                         tuple(spec.shape[-3:-1].as_list()))
+  image_shape = tf.TensorShape(list(plan.decoded_size) +
+                               [spec.shape[-1]])
   flat = tf.reshape(encoded, [-1])
   count = tf.shape(flat)[0]
-  decode = _decode_fn(spec, may_be_empty)
+  windows = _windows(encoded, spec, plan)
+  decode = _decode_fn(spec, may_be_empty, plan)
 
   def body(index, pixels, shapes):
-    image = decode(tf.gather(flat, index))  # Fewer ops than flat[index].
+    # tf.gather: fewer ops than flat[index].
+    window = None if windows is None else tf.gather(windows, index)
+    image, stored = decode(tf.gather(flat, index), window)
     # Flat pixels of any length concatenate even if a size is wrong, so the
-    # batch check below reports it. (The int64 cast keeps TensorFlow's type
+    # batch check below reports it. (The int64 shapes keep TensorFlow's type
     # inference from warning about a shape tensor in a tensor list.)
     return (index + 1, pixels.write(index, tf.reshape(image, [-1])),
-            shapes.write(index, tf.cast(tf.shape(image), tf.int64)))
+            shapes.write(index, stored))
 
   _, pixels, shapes = tf.while_loop(
       lambda index, *_: index < count,

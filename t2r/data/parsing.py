@@ -28,6 +28,7 @@ from google.protobuf import message as protobuf_message
 import tensorflow as tf
 
 from t2r import specs
+from t2r.data import decode_hints
 from t2r.data import image_decoding
 from t2r.data import record_guard
 from t2r.data import record_layout
@@ -215,15 +216,20 @@ def _check_range(tensor: tf.Tensor, spec: Any, label: str) -> tf.Tensor:
     return tf.cast(tensor, spec.dtype)
 
 
-def _to_spec_tensor(tensor: Any, spec: Any, label: str) -> tf.Tensor:
-  """Turns one parsed record tensor into the tensor the spec declares."""
+def _to_spec_tensor(tensor: Any, spec: Any, label: str,
+                    plan: Optional[decode_hints.DecodePlan]) -> tf.Tensor:
+  """Turns one parsed record tensor into the tensor the spec declares.
+
+  Images are decoded by `plan` (None: in full).
+  """
   is_varlen = spec.varlen_default_value is not None
   if is_varlen:
     tensor = _densify_varlen(tensor, spec)
   if specs.is_encoded_image_spec(spec):
     return image_decoding.decode_images(
         tensor, spec, label,
-        may_be_empty=spec.is_optional or spec.is_sequence or is_varlen)
+        may_be_empty=spec.is_optional or spec.is_sequence or is_varlen,
+        plan=plan)
   if tensor.dtype != spec.dtype:
     tensor = _check_range(tensor, spec, label)
   return tensor
@@ -238,9 +244,12 @@ def _reads_strings(specs_by_name: Mapping[str, Any]) -> bool:
 def _parse_stream(
     serialized: tf.Tensor, layout: record_layout.StreamLayout,
     present: Optional[AbstractSet[str]], source_description: Optional[str],
-    check_wire_format: bool
+    check_wire_format: bool, plans: Mapping[str, decode_hints.DecodePlan]
 ) -> Tuple[Dict[str, tf.Tensor], Dict[str, tf.Tensor]]:
-  """Parses one batch of one stream; returns (values, lengths) by name."""
+  """Parses one batch of one stream; returns (values, lengths) by name.
+
+  `plans` says how to decode image specs, by name (absent: in full).
+  """
   wanted = {
       name: spec
       for name, spec in layout.specs_by_name.items()
@@ -257,7 +266,7 @@ def _parse_stream(
     # accepts fields that TensorFlow's rejects with the raw bytes as the
     # message (which Python may not even decode).
     try:
-      return _parse_checked_stream(serialized, layout, wanted)
+      return _parse_checked_stream(serialized, layout, wanted, plans)
     except (UnicodeDecodeError, tf.errors.InvalidArgumentError) as e:
       if not isinstance(e, UnicodeDecodeError) and (
           _UNPARSABLE not in e.message):
@@ -272,13 +281,13 @@ def _parse_stream(
   if check_wire_format and _reads_strings(wanted):
     with tf.control_dependencies([record_guard.check_wire_format(
         serialized, layout.is_sequence_example, source)]):
-      return _parse_checked_stream(serialized, layout, wanted)
-  return _parse_checked_stream(serialized, layout, wanted)
+      return _parse_checked_stream(serialized, layout, wanted, plans)
+  return _parse_checked_stream(serialized, layout, wanted, plans)
 
 
 def _parse_checked_stream(
     serialized: tf.Tensor, layout: record_layout.StreamLayout,
-    wanted: Dict[str, Any]
+    wanted: Dict[str, Any], plans: Mapping[str, decode_hints.DecodePlan]
 ) -> Tuple[Dict[str, tf.Tensor], Dict[str, tf.Tensor]]:
   """`_parse_stream` of records that cannot crash the parser."""
   if layout.is_sequence_example:
@@ -301,7 +310,8 @@ def _parse_checked_stream(
     tensor = raw[name]
     if isinstance(tensor, tf.RaggedTensor):
       lengths[name] = tensor.row_lengths()
-    values[name] = _to_spec_tensor(tensor, spec, layout.describe(name))
+    values[name] = _to_spec_tensor(tensor, spec, layout.describe(name),
+                                   plans.get(name))
   return values, lengths
 
 
@@ -365,7 +375,9 @@ def create_parse_tf_example_fn(
     label_spec: Any = None,
     present_optional_names: Optional[AbstractSet[str]] = None,
     source_description: Optional[str] = None,
-    check_wire_format: bool = True) -> ParseFn:
+    check_wire_format: bool = True,
+    image_decode_hints: Optional[Mapping[str, decode_hints.DecodeHint]] = None
+) -> ParseFn:
   """Returns a function parsing batches of serialized records by spec.
 
   Records are `tf.train.Example`s, or `tf.train.SequenceExample`s in a stream
@@ -398,6 +410,11 @@ def create_parse_tf_example_fn(
     check_wire_format: Validate the records' wire format before a traced
       parse of strings or images (`record_guard`). False only for records
       checked already: a broken one would crash the process.
+    image_decode_hints: `{feature spec path: decode_hints.DecodeHint}` from
+      the preprocessor (`decode_hints(mode)`): those JPEG images are decoded
+      by `decode_hints.plan_decode` (only the crop window, or DCT-scaled),
+      so they come out at the plan's size instead of the spec's; see
+      `decoded_image_sizes`. None or {}: every image in full.
 
   Returns:
     `parse_fn(serialized) -> (features, labels)`, or `-> features` when
@@ -417,13 +434,15 @@ def create_parse_tf_example_fn(
     and the decoded one).
 
   Raises:
-    ValueError: If specs sharing a name differ, or a shape is not fully
-      defined.
+    ValueError: If specs sharing a name differ, a shape is not fully
+      defined, or a decode hint names no encoded image of the feature spec
+      (or does not fit it).
     TypeError: For a dtype records cannot hold.
   """
   flat_specs = record_layout.flat_feature_and_label_specs(feature_spec,
                                                           label_spec)
   layouts = record_layout.stream_layouts(flat_specs)
+  plans = _decode_plans(flat_specs[0][1], image_decode_hints or {})
   fixed_present = (
       frozenset(present_optional_names)
       if present_optional_names is not None else None)
@@ -441,7 +460,7 @@ def create_parse_tf_example_fn(
           present = in_batch
       stream_values, stream_lengths = _parse_stream(
           strings, layouts[key], present, source_description,
-          check_wire_format)
+          check_wire_format, plans.get(key, {}))
       values.update({(key, name): v for name, v in stream_values.items()})
       lengths.update({(key, name): v for name, v in stream_lengths.items()})
     features = _pack(flat_specs[0][1], values, lengths)
@@ -450,3 +469,63 @@ def create_parse_tf_example_fn(
     return features, _pack(flat_specs[1][1], values, lengths)
 
   return parse_fn
+
+
+def _decode_plans(
+    flat_feature_spec: specs.TensorSpecStruct,
+    hints: Mapping[str, decode_hints.DecodeHint]
+) -> Dict[str, Dict[str, decode_hints.DecodePlan]]:
+  """The plans of hinted images not decoded in full, by dataset key, name.
+
+  Raises:
+    ValueError: If a hint names no encoded image spec, or does not fit it.
+  """
+  plans = {}
+  for path, hint in hints.items():
+    spec = flat_feature_spec.get(path)
+    if spec is None or not specs.is_encoded_image_spec(spec):
+      images = [p for p, s in flat_feature_spec.items()
+                if specs.is_encoded_image_spec(s)]
+      found = 'not in the feature spec' if spec is None else repr(spec)
+      raise ValueError(
+          f'A decode hint names the feature {path!r}, which is {found}; '
+          'hints are for encoded images (data_format jpeg or png). The '
+          f'encoded images of the feature spec: {images}.')
+    plan = decode_hints.plan_decode(hint, spec)
+    if plan.kind != 'full':
+      plans.setdefault(spec.dataset_key or '', {})[specs.spec_name(
+          spec, path)] = plan
+  return plans
+
+
+def decoded_image_sizes(
+    feature_spec: Any, image_decode_hints: Mapping[str, decode_hints.DecodeHint]
+) -> Dict[str, Tuple[int, int]]:
+  """The (height, width) that hinted images parse to, by feature spec path.
+
+  Only images that are not decoded in full are listed: what a preprocessor's
+  `preprocess(..., decoded_image_sizes=...)` is told.
+
+  Example:
+    >>> decoded_image_sizes(in_spec, {'image': DecodeHint(
+    ...     (472, 472), True, (472, 472))})   # image stored at 512x640
+    {'image': (472, 472)}
+
+  Args:
+    feature_spec: The feature spec structure the parser reads.
+    image_decode_hints: As for `create_parse_tf_example_fn`.
+
+  Returns:
+    `{path: (height, width)}`.
+
+  Raises:
+    ValueError: As `create_parse_tf_example_fn` for a bad hint.
+  """
+  flat = specs.flatten_spec_structure(feature_spec)
+  _decode_plans(flat, image_decode_hints)
+  sizes = {}
+  for path, hint in image_decode_hints.items():
+    plan = decode_hints.plan_decode(hint, flat[path])
+    if plan.kind != 'full':
+      sizes[path] = plan.decoded_size
+  return sizes

@@ -135,6 +135,10 @@ class DefaultRecordInputGenerator(
       records that cannot be read or parsed instead of failing; the readable
       records of a damaged file are kept. Batches that held a bad record come
       out smaller, so the batch dimension is not static.
+    use_decode_hints: Follow the preprocessor's `decode_hints(mode)`:
+      decode only the JPEG crop window it keeps, or decode at a DCT-scaled
+      size when it shrinks the images (see `t2r.data.decode_hints` for the
+      accuracy). False decodes every image in full.
 
   Raises:
     ValueError: For invalid arguments (both or neither of file_patterns and
@@ -153,7 +157,8 @@ class DefaultRecordInputGenerator(
                cycle_length: Optional[int] = None,
                compression_type: Optional[str] = None,
                read_buffer_size_bytes: Optional[int] = None,
-               skip_corrupt_records: bool = False):
+               skip_corrupt_records: bool = False,
+               use_decode_hints: bool = True):
     super().__init__(batch_size=batch_size)
     if bool(file_patterns) == bool(dataset_map):
       raise ValueError(
@@ -183,6 +188,7 @@ class DefaultRecordInputGenerator(
     self._compression_type = compression_type
     self._read_buffer_size_bytes = read_buffer_size_bytes
     self._skip_corrupt_records = skip_corrupt_records
+    self._use_decode_hints = bool(use_decode_hints)
     self._corrupt_log = corrupt_record_log.CorruptRecordLog()
 
   @property
@@ -205,6 +211,9 @@ class DefaultRecordInputGenerator(
 
   def _is_deterministic(self, mode: str) -> bool:
     return self._seed is not None or mode != ModeKeys.TRAIN
+
+  def _parses_with_decode_hints(self) -> bool:
+    return self._use_decode_hints
 
   def _filenames_by_stream(self) -> Dict[Optional[str], List[str]]:
     """Files per dataset key (key None: the single stream of file_patterns)."""
@@ -329,7 +338,8 @@ class DefaultRecordInputGenerator(
     """Parses batches of (serialized, where) into (features, labels)."""
     deterministic = self._is_deterministic(mode)
     parse_fn = parsing.create_parse_tf_example_fn(
-        self._feature_spec, self._label_spec, present_optional_names=present)
+        self._feature_spec, self._label_spec, present_optional_names=present,
+        image_decode_hints=self._active_decode_hints())
     dataset = guarded_parsing.parse_batches(
         batches, parse_fn, self._feature_spec, self._label_spec,
         present_optional_names=frozenset(present),

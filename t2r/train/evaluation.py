@@ -43,7 +43,8 @@ def evaluate(model: tf_keras.Model,
 
   While evaluating, `writer` is the default summary writer (recording on the
   first eval batch only), so the model's `add_summaries` in EVAL lands in the
-  eval event files.
+  eval event files. It runs one step per call, also when training uses
+  several (`steps_per_execution`).
 
   Example:
     >>> evaluate(model, eval_dataset, steps=10,
@@ -61,14 +62,17 @@ def evaluate(model: tf_keras.Model,
     The metrics by name.
   """
   step = train_steps.global_step(model)
-  if writer is None:
-    results = model.evaluate(dataset, steps=steps, verbose=0, return_dict=True)
-  else:
-    counter = compat.evaluate_batch_counter(model)
-    with writer.as_default(step=model.optimizer.iterations), \
-        tf.summary.record_if(lambda: tf.equal(counter, 0)):
-      results = model.evaluate(
-          dataset, steps=steps, verbose=0, return_dict=True)
+  # One step per call whatever training uses (steps=None: unknown length).
+  with train_steps.single_step_execution(model):
+    if writer is None:
+      results = model.evaluate(dataset, steps=steps, verbose=0,
+                               return_dict=True)
+    else:
+      counter = compat.evaluate_batch_counter(model)
+      with writer.as_default(step=model.optimizer.iterations), \
+          tf.summary.record_if(lambda: tf.equal(counter, 0)):
+        results = model.evaluate(
+            dataset, steps=steps, verbose=0, return_dict=True)
   results = summaries.to_python(results)
   summaries.write_scalars(writer, results, step)
   logging.info('%s at step %d: %s', name, step,

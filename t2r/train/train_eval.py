@@ -69,7 +69,7 @@ def train_eval_model(
     callbacks: Sequence[tf_keras.callbacks.Callback] = (),
     strategy: Optional[tf.distribute.Strategy] = None,
     mixed_precision_policy: Optional[str] = None,
-    steps_per_execution: int = 1,
+    steps_per_execution: Optional[int] = None,
     seed: Optional[int] = None,
     export_generator: Optional[ExportGenerator] = None,
     num_export_versions: int = 5,
@@ -129,7 +129,13 @@ def train_eval_model(
       keeps the global tf-keras policy.
     steps_per_execution: Training steps per `tf.function` call; larger values
       cut Python overhead for small models (training may then pass
-      `max_train_steps` by up to `steps_per_execution - 1` steps).
+      `max_train_steps` by up to `steps_per_execution - 1` steps, and
+      checkpoints, summaries and logs fall on the first call end at or past
+      their step). None (the default) picks the largest value up to
+      `train_steps.MAX_AUTO_STEPS_PER_EXECUTION` that divides the start
+      step, `max_train_steps` and every interval (checkpoints and exports,
+      evaluation, logging, summaries), so that all of them happen at exactly
+      the configured steps. Evaluation always runs one step per call.
     seed: The job's seed: weight initialisation, dropout, augmentation
       (TensorFlow's global seed), Python's and numpy's generators, and the
       data order of input generators built without a seed of their own
@@ -177,7 +183,7 @@ def train_eval_model(
   if strategy is None:
     strategy = strategies.create_strategy()
   model = _create_model(t2r_model, strategy, mixed_precision_policy)
-  _compile_and_build(model, strategy, steps_per_execution)
+  _compile_and_build(model, strategy, steps_per_execution or 1)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
   chief = strategies.is_chief(strategy)
   eval_sets = {}
@@ -213,6 +219,14 @@ def train_eval_model(
   train_dataset = _distributed_dataset(input_generator_train, model,
                                        ModeKeys.TRAIN, strategy)
   eval_every_n_steps = eval_every_n_steps or save_checkpoints_steps
+  if steps_per_execution is None:
+    steps_per_execution = train_steps.auto_steps_per_execution(
+        start_step, max_train_steps,
+        [save_checkpoints_steps, eval_every_n_steps, log_every_n_steps,
+         save_summary_steps])
+    logging.info('Training %d steps per call (steps_per_execution=None).',
+                 steps_per_execution)
+  train_steps.set_train_steps_per_execution(model, steps_per_execution)
   with strategies.worker_write_dir(model_dir, chief) as write_dir:
     fit_callbacks = [
         callbacks_lib.StopAtStep(max_train_steps),
