@@ -162,6 +162,7 @@ def score(run: Run, env: Any, episodes_per_task: int,
       os.path.join(run.model_dir, 'export'), env.task_table,
       env.action_space.low, env.action_space.high)
   start = time.monotonic()
+  global_step = policy.global_step  # Unknown once the predictor is closed.
   try:
     evaluation = evaluate.evaluate_policy(
         env, policy, episodes_per_task,
@@ -169,7 +170,7 @@ def score(run: Run, env: Any, episodes_per_task: int,
         description=f'score {run.name} seed {run.seed}')
   finally:
     policy.close()
-  result = {'global_step': policy.global_step,
+  result = {'global_step': global_step,
             'success': evaluation.success_rates,
             'episodes_per_task': episodes_per_task,
             'train_seconds': train_seconds,

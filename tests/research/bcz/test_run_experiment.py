@@ -1,8 +1,13 @@
 """The BC-Z sweep's bookkeeping: runs, per-task tables and the target."""
 
 import pytest
+import tf_keras
 
+from research.bcz import bcz_env
+from research.bcz import bcz_model
 from research.bcz import run_experiment
+from t2r import layers
+from t2r.export.default_export_generator import DefaultExportGenerator
 
 _TASKS = ('reach the duck', 'pick up the duck')
 _BASELINES = {'random': {t: 0.0 for t in _TASKS},
@@ -47,3 +52,23 @@ def test_summary_table_reports_mean_sd_and_worst():
                            'pick up the duck': [0.5, 0.6, 0.7]}}, 0.8)
   assert '| reach the duck | 0% | 100% | 90 ± 10% (80%) |' in table
   assert table.splitlines()[-1].endswith('| no |')
+
+
+def test_score_records_the_export_step_and_the_task_it_ran(tmp_path):
+  tf_keras.utils.set_random_seed(0)
+  model = bcz_model.BCZModel(
+      image_size=64, num_waypoints=2, head_hidden_sizes=(16,),
+      image_tower=lambda: layers.FiLMConvTower(
+          filters=(4,), kernel_sizes=(3,), strides=(4,)))
+  DefaultExportGenerator(export_tf_example_signature=False).export(
+      model, str(tmp_path / 'export'))
+  run = run_experiment.Run('mse', 0, str(tmp_path), task='reach the duck')
+  env = bcz_env.BCZEnv(tasks=_TASKS, max_steps=2)
+  try:
+    result = run_experiment.score(run, env, 1, train_seconds=5.0)
+    again = run_experiment.score(run, env, 1, train_seconds=5.0)
+  finally:
+    env.close()
+  assert result['global_step'] == 0
+  assert list(result['success']) == ['reach the duck']
+  assert again == result
