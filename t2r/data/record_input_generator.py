@@ -29,6 +29,31 @@ from t2r.data import record_reading
 from t2r.modes import ModeKeys
 
 _COMPRESSION_TYPES = (None, '', 'GZIP', 'ZLIB')
+
+
+def check_reader_arguments(compression_type: Optional[str],
+                           **positive_or_none: Optional[int]):
+  """Checks a record reader's compression type and positive int arguments.
+
+  Example:
+    >>> check_reader_arguments('GZIP', num_epochs=None, cycle_length=4)
+
+  Args:
+    compression_type: None, '', 'GZIP' or 'ZLIB'.
+    **positive_or_none: {argument name: value}, each None or an int > 0.
+
+  Raises:
+    ValueError: Naming the first bad argument and its value.
+  """
+  for name, value in positive_or_none.items():
+    if value is not None and (isinstance(value, bool) or
+                              not isinstance(value, int) or value <= 0):
+      raise ValueError(f'{name} must be a positive int or None, got '
+                       f'{value!r}.')
+  if compression_type not in _COMPRESSION_TYPES:
+    raise ValueError(
+        f'compression_type must be one of {list(_COMPRESSION_TYPES)}, got '
+        f'{compression_type!r}.')
 # Files an error message lists by name.
 _FILES_SHOWN = 5
 # Records skip mode reads at most to find a good one for the optional specs.
@@ -166,18 +191,10 @@ class DefaultRecordInputGenerator(
           'and dataset_map ({dataset_key: file_patterns} for specs with '
           f'several dataset keys); got file_patterns={file_patterns!r}, '
           f'dataset_map={dataset_map!r}.')
-    for name, value in (('shuffle_buffer_size', shuffle_buffer_size),
-                        ('num_epochs', num_epochs),
-                        ('cycle_length', cycle_length),
-                        ('read_buffer_size_bytes', read_buffer_size_bytes)):
-      if value is not None and (isinstance(value, bool) or
-                                not isinstance(value, int) or value <= 0):
-        raise ValueError(f'{name} must be a positive int or None, got '
-                         f'{value!r}.')
-    if compression_type not in _COMPRESSION_TYPES:
-      raise ValueError(
-          f'compression_type must be one of {list(_COMPRESSION_TYPES)}, got '
-          f'{compression_type!r}.')
+    check_reader_arguments(compression_type,
+                           shuffle_buffer_size=shuffle_buffer_size,
+                           num_epochs=num_epochs, cycle_length=cycle_length,
+                           read_buffer_size_bytes=read_buffer_size_bytes)
     self._file_patterns = file_patterns
     self._dataset_map = dataset_map
     self._shuffle_buffer_size = shuffle_buffer_size

@@ -28,10 +28,10 @@ from t2r import specs
 from t2r.data import abstract_input_generator
 from t2r.data import file_patterns as file_patterns_lib
 from t2r.data import parsing
+from t2r.data import record_input_generator
 from t2r.meta_learning import meta_specs
 from t2r.modes import ModeKeys
 
-_COMPRESSION_TYPES = (None, '', 'GZIP', 'ZLIB')
 
 
 @gin.configurable
@@ -74,16 +74,9 @@ class MetaRecordInputGenerator(abstract_input_generator.AbstractInputGenerator):
       raise ValueError(
           f'file_patterns must be a non-empty comma-separated glob string, got '
           f'{file_patterns!r}.')
-    for name, value in (('shuffle_buffer_size', shuffle_buffer_size),
-                        ('num_epochs', num_epochs)):
-      if value is not None and (isinstance(value, bool) or
-                                not isinstance(value, int) or value <= 0):
-        raise ValueError(f'{name} must be a positive int or None, got '
-                         f'{value!r}.')
-    if compression_type not in _COMPRESSION_TYPES:
-      raise ValueError(
-          f'compression_type must be one of {list(_COMPRESSION_TYPES)}, got '
-          f'{compression_type!r}.')
+    record_input_generator.check_reader_arguments(
+        compression_type, shuffle_buffer_size=shuffle_buffer_size,
+        num_epochs=num_epochs)
     self._file_patterns = file_patterns
     self._shuffle_buffer_size = shuffle_buffer_size
     self._num_epochs = num_epochs
