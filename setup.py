@@ -46,6 +46,10 @@ setuptools.setup(
     ],
     extras_require={
         'sim': ['pybullet>=3.2.6', 'gymnasium>=1.0'],
+        # RLDS / Open X-Embodiment episodes (t2r.data.RLDSInputGenerator,
+        # t2r.data.export_rlds_dataset). tensorflow-datasets imports
+        # importlib_resources without declaring it.
+        'rlds': ['tensorflow-datasets~=4.9.10', 'importlib_resources>=5'],
         'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'pytest-xdist>=3.5',
                 'grpcio-tools==1.85.1',
                 'psutil>=5.9'],

@@ -27,6 +27,9 @@ from t2r.data.record_input_generator import DefaultRecordInputGenerator
 from t2r.data.replay_input_generator import GrowingReplayInputGenerator
 from t2r.data.replay_input_generator import replay_file_name
 from t2r.data.replay_writer import TFRecordReplayWriter
+from t2r.data.rlds_export import export_rlds_dataset
+from t2r.data.rlds_input_generator import RLDSInputGenerator
+from t2r.data.rlds_input_generator import load_rlds_builder
 from t2r.data.synthetic_input_generators import DefaultConstantInputGenerator
 from t2r.data.synthetic_input_generators import DefaultRandomInputGenerator
 from t2r.data.synthetic_input_generators import GeneratorInputGenerator
