@@ -105,14 +105,21 @@ class ScriptedExpert:
     speed: The largest translation per step as a fraction of the env's
       `max_translation` (room for the noise below the action bound).
     push_speed: The same while pushing (slower, to keep contact).
+    straight_line: Move along the straight line to each waypoint, at most
+      the step on every axis (the sideways part of a long approach is spread
+      over all its steps, each showing a policy how far the object still
+      is); False clips each axis on its own, which finishes the sideways
+      motion in the first one or two steps and then only descends.
 
   Raises:
     TypeError: If `env` is not a `BCZEnv`.
     ValueError: If a speed is not in (0, 1].
   """
 
-  def __init__(self, env: Any, speed: float = 0.8, push_speed: float = 0.6):
+  def __init__(self, env: Any, speed: float = 0.8, push_speed: float = 0.6,
+               straight_line: bool = True):
     self._env = _check_env(env)
+    self._straight_line = bool(straight_line)
     for name, value in (('speed', speed), ('push_speed', push_speed)):
       if isinstance(value, bool) or not isinstance(
           value, (int, float)) or not 0.0 < value <= 1.0:
@@ -164,7 +171,11 @@ class ScriptedExpert:
     target = state['target']
     self._distance_to_waypoint = float(np.linalg.norm(waypoint - target[:3]))
     step = self._step if step is None else step
-    delta = np.clip(waypoint - target[:3], -step, step)
+    delta = waypoint - target[:3]
+    largest = float(np.abs(delta).max())
+    if self._straight_line and largest > step:
+      delta = delta * (step / largest)
+    delta = np.clip(delta, -step, step)
     turn = float(np.clip(_wrap(rotation - target[3]), -self._rotation_step,
                          self._rotation_step))
     action = np.zeros(bcz_specs.POSE_SIZE, np.float32)

@@ -24,6 +24,21 @@ def test_expert_solves_each_task(env, task):
     np.testing.assert_array_equal(demo.actions, demo.executed_actions)
 
 
+@pytest.mark.parametrize('straight_line', [True, False])
+def test_the_approach_moves_straight_or_per_axis(env, straight_line):
+  env.reset(seed=0, options={'task': 'pick up the red block'})
+  state = env.privileged_state()
+  hover = state['object_positions']['red block'] + [
+      0.0, 0.0, bcz_env.FINGERTIP_OFFSET + experts.HOVER_HEIGHT]
+  offset = hover - state['target'][:3]
+  expert = experts.ScriptedExpert(env, straight_line=straight_line)
+  step = 0.8 * env.max_translation
+  assert np.abs(offset).max() > step  # A long approach: the step binds.
+  expected = (offset * step / np.abs(offset).max() if straight_line else
+              np.clip(offset, -step, step))
+  np.testing.assert_allclose(expert.action()[:3], expected, atol=1e-6)
+
+
 def test_dart_labels_are_the_clean_expert_in_the_states_reached(env):
   task = 'pick up the duck'
   demo = experts.record_demonstration(
