@@ -1,7 +1,7 @@
 r"""MAML on pose_env with hidden drift, over seeds: the README's table.
 
   python -m research.pose_env.maml_sweep --seeds 0,1,2 \
-      [--root_dir ./t2r_runs/pose_env_maml] [--maml_steps 600] ...
+      [--root_dir ./t2r_runs/pose_env_maml] [--maml_steps 1500] ...
 
 Per seed: collects its training tasks (one TFRecord per task, random
 guesses, `hidden_drift=True`), trains plain regression on the drifted
@@ -178,7 +178,7 @@ def _define_flags():
   flags.DEFINE_integer('num_test_tasks', 50, 'Held-out scored tasks.')
   flags.DEFINE_integer('regression_steps', 2000,
                        'Steps of the regression and the oracle.')
-  flags.DEFINE_integer('maml_steps', 600, 'Meta-training steps.')
+  flags.DEFINE_integer('maml_steps', 1500, 'Meta-training steps.')
   flags.DEFINE_bool('warm_start', True,
                     "Start MAML's base from the seed's regression model.")
 
