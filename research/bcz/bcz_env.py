@@ -168,6 +168,23 @@ TASKS = ('pick up the red block', 'pick up the duck',
          'reach the duck')
 
 
+def tasks_with_standard_ids(tasks: Sequence[str] = ()) -> Tuple[str, ...]:
+  """`TASKS`, then those of `tasks` not among them: for a job on a subset.
+
+  An env's task table numbers its tasks in order, and the task index picks
+  each split's initial states (`initial_state_seeds`). A job that collects
+  or scores some tasks only builds its env with these, so that each standard
+  task keeps its id and its states whichever subset a job (or each of
+  several jobs run side by side) works on.
+
+  Example:
+    >>> tasks_with_standard_ids(['reach the duck', 'reach the red block'])[-2:]
+    ('reach the duck', 'reach the red block')
+  """
+  return TASKS + tuple(task for task in dict.fromkeys(tasks)
+                       if task not in TASKS)
+
+
 def initial_state_seeds(split: str, task_index: int, count: int,
                         start: int = 0) -> Tuple[int, ...]:
   """Reset seeds of one task's episodes in a split; splits never overlap.

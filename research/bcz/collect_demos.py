@@ -281,7 +281,8 @@ def main(argv: Sequence[str]):
   values = flags.FLAGS
   gin.parse_config_files_and_bindings(values.gin_configs, values.gin_bindings)
   tasks = list(values.tasks) or list(bcz_env.TASKS)
-  env_fn = functools.partial(bcz_env.BCZEnv, tasks=tasks)
+  env_fn = functools.partial(
+      bcz_env.BCZEnv, tasks=bcz_env.tasks_with_standard_ids(tasks))
   env = env_fn()
   os.makedirs(values.output_dir, exist_ok=True)
   try:

@@ -143,7 +143,8 @@ def train(run: Run, data_dir: str, max_train_steps: int,
 
 
 def score(run: Run, env: Any, episodes_per_task: int,
-          train_seconds: float) -> Dict[str, Any]:
+          train_seconds: float,
+          tasks: Optional[Sequence[str]] = None) -> Dict[str, Any]:
   """Scores the run's last export closed loop; cached in SCORE_FILE.
 
   Returns:
@@ -166,7 +167,7 @@ def score(run: Run, env: Any, episodes_per_task: int,
   try:
     evaluation = evaluate.evaluate_policy(
         env, policy, episodes_per_task,
-        tasks=None if run.task is None else [run.task],
+        tasks=tasks if run.task is None else [run.task],
         description=f'score {run.name} seed {run.seed}')
   finally:
     policy.close()
@@ -179,19 +180,25 @@ def score(run: Run, env: Any, episodes_per_task: int,
   return result
 
 
-def score_baselines(env: Any, root_dir: str,
-                    episodes_per_task: int) -> Dict[str, Dict[str, float]]:
+def score_baselines(env: Any, root_dir: str, episodes_per_task: int,
+                    tasks: Optional[Sequence[str]] = None
+                   ) -> Dict[str, Dict[str, float]]:
   """{'random'|'expert': {task: success}} on the same states; cached."""
   path = os.path.join(root_dir, 'baselines.json')
+  wanted = list(env.tasks if tasks is None else tasks)
   if os.path.exists(path):
     with open(path) as f:
       cached = json.load(f)
-    if cached.get('episodes_per_task') == episodes_per_task:
-      return cached['success']
+    if cached.get('episodes_per_task') == episodes_per_task and all(
+        task in rates for rates in cached['success'].values()
+        for task in wanted):
+      return {name: {task: rates[task] for task in wanted}
+              for name, rates in cached['success'].items()}
   policies = {'random': evaluate.RandomPolicy(env.action_space, seed=0),
               'expert': evaluate.ExpertPolicy(env)}
   success = {name: evaluate.evaluate_policy(
-      env, policy, episodes_per_task, description=f'score {name}'
+      env, policy, episodes_per_task, tasks=tasks,
+      description=f'score {name}'
   ).success_rates for name, policy in policies.items()}
   atomic_files.write_atomically(path, json.dumps(
       {'episodes_per_task': episodes_per_task, 'success': success},
@@ -280,15 +287,16 @@ def main(argv: Sequence[str]):
                    [int(seed) for seed in values.seeds], tasks,
                    values.single_task)
   os.makedirs(values.root_dir, exist_ok=True)
-  env = bcz_env.BCZEnv(tasks=tasks)
+  env = bcz_env.BCZEnv(tasks=bcz_env.tasks_with_standard_ids(tasks))
   try:
     baselines = score_baselines(env, values.root_dir,
-                                values.episodes_per_task)
+                                values.episodes_per_task, tasks)
     scores = []
     for run in runs:
       seconds = train(run, values.data_dir, values.max_train_steps,
                       values.gin_bindings)
-      scores.append(score(run, env, values.episodes_per_task, seconds))
+      scores.append(score(run, env, values.episodes_per_task, seconds,
+                          tasks))
   finally:
     env.close()
   _save_png(figures.demo_contact_sheet(figures.frames_of_episodes(

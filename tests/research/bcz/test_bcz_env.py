@@ -131,3 +131,20 @@ def test_bad_reset_and_step_arguments_are_value_errors(env):
     bcz_env.initial_state_seeds('validation', 0, 3)
   with pytest.raises(ValueError, match='count'):
     bcz_env.initial_state_seeds('train', 0, -1)
+
+
+@pytest.mark.parametrize('subset, extra', [
+    ([], ()),
+    (['reach the duck'], ()),
+    (['reach the red block', 'reach the duck', 'reach the red block'],
+     ('reach the red block',)),
+])
+def test_a_subset_of_tasks_keeps_the_standard_ids(subset, extra):
+  tasks = bcz_env.tasks_with_standard_ids(subset)
+  assert tasks == bcz_env.TASKS + extra
+  env = bcz_env.BCZEnv(tasks=tasks)
+  try:
+    assert env.task_table.task_id('reach the duck') == bcz_env.TASKS.index(
+        'reach the duck')
+  finally:
+    env.close()

@@ -88,6 +88,12 @@ def test_script_writes_both_splits_per_task_and_prints_the_checks(tmp_path):
   with open(tmp_path / 'train-checks.json') as f:
     checks = json.load(f)
   assert checks['counts']['kept'] == 1 and checks['flagged'] == []
+  # A subset keeps the standard task ids (and with them the initial states).
+  episode, = bcz_specs.read_episodes(
+      str(tmp_path / 'train-reach_the_duck-00000.tfrecord'))
+  assert episode['task_id'] == bcz_env.TASKS.index('reach the duck')
+  assert episode['reset_seed'] == bcz_env.initial_state_seeds(
+      'train', bcz_env.TASKS.index('reach the duck'), 1)[0]
 
 
 def test_demos_whose_labels_fail_are_flagged_and_named(env):
