@@ -319,6 +319,8 @@ class BCZEnv(gymnasium.Env):
     workspace_low: The lowest commanded end-effector (x, y, z).
     workspace_high: The highest commanded end-effector (x, y, z).
     render_mode: None or 'rgb_array'.
+    robot_rgba: The arm's colour (`KukaScene` robot_rgba); None keeps the
+      stock orange links, whose hue the red block and the duck share.
 
   Raises:
     ValueError: For a bad argument (the message names it).
@@ -341,7 +343,8 @@ class BCZEnv(gymnasium.Env):
                camera: Optional[camera_lib.CameraPose] = None,
                workspace_low: Sequence[float] = DEFAULT_WORKSPACE_LOW,
                workspace_high: Sequence[float] = DEFAULT_WORKSPACE_HIGH,
-               render_mode: Optional[str] = None):
+               render_mode: Optional[str] = None,
+               robot_rgba: Optional[Sequence[float]] = None):
     if isinstance(tasks, str):
       raise ValueError(f'tasks must be a sequence of task texts, got the '
                        f'string {tasks!r}; wrap it in a list.')
@@ -375,7 +378,7 @@ class BCZEnv(gymnasium.Env):
         pushed=[t.object_name for t in self._tasks if t.kind == PUSH_LEFT],
         randomization=randomization, camera=camera,
         settle_substeps=settle_substeps,
-        max_joint_velocity=self._joint_velocity)
+        max_joint_velocity=self._joint_velocity, robot_rgba=robot_rgba)
     pose = bcz_specs.POSE_SIZE
     self.observation_space = spaces.Dict({
         'image': spaces.Box(0, 255, (self._height, self._width, 3), np.uint8),

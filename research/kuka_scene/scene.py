@@ -109,6 +109,21 @@ def check_count(name: str, value: int, minimum: int) -> int:
   return int(value)
 
 
+def _check_rgba(name: str, value: Optional[Sequence[float]]
+               ) -> Optional[Tuple[float, ...]]:
+  """None, or 4 floats in [0, 1] (RGBA)."""
+  if value is None:
+    return None
+  try:
+    rgba = tuple(float(v) for v in value)
+  except (TypeError, ValueError):
+    rgba = ()
+  if len(rgba) != 4 or not all(0.0 <= v <= 1.0 for v in rgba):
+    raise ValueError(f'{name} must be None or 4 numbers in [0, 1] (red, '
+                     f'green, blue, alpha), got {value!r}.')
+  return rgba
+
+
 def check_positive(name: str, value: float) -> float:
   """Returns `value` as a float if it is a finite number > 0.
 
@@ -169,6 +184,9 @@ class KukaScene:
       moving (pybullet's kuka.py uses 0.35).
     lift_joint_velocity: The arm joints' velocity limit while lifting.
     object_root: The `random_urdfs` directory; default pybullet_data's.
+    robot_rgba: Paint every link of the arm and gripper this colour (RGBA in
+      [0, 1]); None keeps the model's (orange links). E.g. grey, so that the
+      arm shares no hue with red or yellow objects.
 
   Raises:
     ValueError: For a bad argument (the message names it).
@@ -184,8 +202,10 @@ class KukaScene:
                settle_substeps: int = 150,
                max_joint_velocity: float = 0.35,
                lift_joint_velocity: float = 1.0,
-               object_root: Optional[str] = None):
+               object_root: Optional[str] = None,
+               robot_rgba: Optional[Sequence[float]] = None):
     self._object_root = object_root
+    self._robot_rgba = _check_rgba('robot_rgba', robot_rgba)
     self._object_names = objects_lib.object_names(object_split, object_root)
     self.object_split = object_split
     self.num_objects = check_count('num_objects', num_objects, 1)
@@ -249,6 +269,10 @@ class KukaScene:
         os.path.join(root, 'kuka_iiwa', 'kuka_with_gripper2.sdf'))[0]
     client.resetBasePositionAndOrientation(self._robot, list(ROBOT_BASE),
                                            [0.0, 0.0, 0.0, 1.0])
+    if self._robot_rgba is not None:
+      for link in range(-1, client.getNumJoints(self._robot)):
+        client.changeVisualShape(self._robot, link,
+                                 rgbaColor=list(self._robot_rgba))
     for joint, angle in enumerate(_INITIAL_JOINTS):
       client.resetJointState(self._robot, joint, angle)
       client.setJointMotorControl2(self._robot, joint,

@@ -175,3 +175,25 @@ def test_scene_rejects_bad_arguments_and_use_after_close():
   scene.close()
   with pytest.raises(RuntimeError, match='close'):
     scene.reset(seed=0)
+
+
+def test_robot_rgba_paints_every_arm_link():
+  grey = (0.5, 0.5, 0.5, 1.0)
+  scene = scene_lib.KukaScene(num_objects=1, settle_substeps=0,
+                              robot_rgba=grey)
+  try:
+    scene.reset(seed=0)
+    client = scene._client  # pylint: disable=protected-access
+    robot = scene._robot  # pylint: disable=protected-access
+    colours = {tuple(np.round(shape[7], 3))
+               for shape in client.getVisualShapeData(robot)}
+    assert colours == {grey}
+  finally:
+    scene.close()
+
+
+@pytest.mark.parametrize('rgba', [(1.0, 0.0, 0.0), (0.5, 0.5, 0.5, 2.0),
+                                  'grey'])
+def test_bad_robot_rgba_is_a_value_error(rgba):
+  with pytest.raises(ValueError, match='robot_rgba'):
+    scene_lib.KukaScene(robot_rgba=rgba)
