@@ -43,6 +43,7 @@ import dataclasses
 import math
 from typing import Any, Dict, Optional, Sequence, Union
 
+import gin
 import numpy as np
 
 from research.bcz import bcz_env
@@ -90,6 +91,7 @@ def _check_env(env: Any) -> bcz_env.BCZEnv:
   return unwrapped
 
 
+@gin.configurable
 class ScriptedExpert:
   """A privileged expert for every task of `bcz_env` (see the module doc).
 
