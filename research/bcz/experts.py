@@ -175,9 +175,9 @@ class ScriptedExpert:
     step = self._step if step is None else step
     delta = waypoint - target[:3]
     largest = float(np.abs(delta).max())
-    if self._straight_line and largest > step:
-      delta = delta * (step / largest)
-    delta = np.clip(delta, -step, step)
+    if largest > step:
+      delta = (delta * (step / largest) if self._straight_line else
+               np.clip(delta, -step, step))
     turn = float(np.clip(_wrap(rotation - target[3]), -self._rotation_step,
                          self._rotation_step))
     action = np.zeros(bcz_specs.POSE_SIZE, np.float32)

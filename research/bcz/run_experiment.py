@@ -156,8 +156,11 @@ def score(run: Run, env: Any, episodes_per_task: int,
   if os.path.exists(path):
     with open(path) as f:
       cached = json.load(f)
+    wanted = ([run.task] if run.task is not None else
+              list(env.tasks if tasks is None else tasks))
     if (steps and cached['global_step'] == steps[-1] and
-        cached['episodes_per_task'] == episodes_per_task):
+        cached['episodes_per_task'] == episodes_per_task and
+        set(wanted) == set(cached['success'])):
       return cached
   policy = evaluate.ExportedPolicy(
       os.path.join(run.model_dir, 'export'), env.task_table,

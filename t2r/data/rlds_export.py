@@ -310,16 +310,15 @@ def _first_present(files: Dict[str, List[str]], feature_spec: Any,
                    label_spec: Any, compression_type: Optional[str],
                    optional_names: set) -> frozenset:
   """The optional spec names of the first record (the dataset's features)."""
-  for split, filenames in files.items():
-    for record, filename, index in _records(filenames, compression_type):
-      return parsing.optional_names_present_in_record(
-          record, feature_spec, label_spec,
-          source_description=f'record {index} of {filename}'
-      ) & optional_names
-    raise ValueError(
-        f'The files of split {split!r} hold no record: {filenames[:5]}. An '
-        'RLDS split needs at least one episode.')
-  raise AssertionError('no split')
+  split, filenames = next(iter(files.items()))
+  for record, filename, index in _records(filenames, compression_type):
+    return parsing.optional_names_present_in_record(
+        record, feature_spec, label_spec,
+        source_description=f'record {index} of {filename}'
+    ) & optional_names
+  raise ValueError(
+      f'The files of split {split!r} hold no record: {filenames[:5]}. An '
+      'RLDS split needs at least one episode.')
 
 
 def _replace_directory(source: str, destination: str, overwrite: bool):

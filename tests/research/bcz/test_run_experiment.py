@@ -54,14 +54,18 @@ def test_summary_table_reports_mean_sd_and_worst():
   assert table.splitlines()[-1].endswith('| no |')
 
 
-def test_score_records_the_export_step_and_the_task_it_ran(tmp_path):
+def _export_tiny_model(model_dir):
   tf_keras.utils.set_random_seed(0)
   model = bcz_model.BCZModel(
       image_size=64, num_waypoints=2, head_hidden_sizes=(16,),
       image_tower=lambda: layers.FiLMConvTower(
           filters=(4,), kernel_sizes=(3,), strides=(4,)))
   DefaultExportGenerator(export_tf_example_signature=False).export(
-      model, str(tmp_path / 'export'))
+      model, str(model_dir / 'export'))
+
+
+def test_score_records_the_export_step_and_the_task_it_ran(tmp_path):
+  _export_tiny_model(tmp_path)
   run = run_experiment.Run('mse', 0, str(tmp_path), task='reach the duck')
   env = bcz_env.BCZEnv(tasks=_TASKS, max_steps=2)
   try:
@@ -72,3 +76,16 @@ def test_score_records_the_export_step_and_the_task_it_ran(tmp_path):
   assert result['global_step'] == 0
   assert list(result['success']) == ['reach the duck']
   assert again == result
+
+
+def test_a_score_cached_for_other_tasks_is_not_reused(tmp_path):
+  _export_tiny_model(tmp_path)
+  run = run_experiment.Run('mse', 0, str(tmp_path))
+  env = bcz_env.BCZEnv(tasks=_TASKS, max_steps=2)
+  try:
+    one = run_experiment.score(run, env, 1, 5.0, tasks=['reach the duck'])
+    both = run_experiment.score(run, env, 1, 5.0, tasks=list(_TASKS))
+  finally:
+    env.close()
+  assert list(one['success']) == ['reach the duck']
+  assert sorted(both['success']) == sorted(_TASKS)
