@@ -19,7 +19,9 @@ import os
 import tempfile
 import time
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+if __name__ == '__main__':
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
