@@ -79,11 +79,13 @@ AXIS_ANGLE = waypoints_lib.AXIS_ANGLE      # 'axis_angle_residual'
 GRIPPER = waypoints_lib.GRIPPER            # 'gripper'
 WAYPOINT_MASK = 'waypoint_mask'
 ACTION = 'action'
+TARGET_POSITION = 'target_position'
 LENGTH = '_length'
 # Export outputs.
 OUTPUT_ACTION = 'action'
 OUTPUT_WAYPOINTS = 'waypoints'
 OUTPUT_ACTION_CHUNK = 'action_chunk'
+OUTPUT_TARGET_POSITION = 'target_position'
 
 HEADS = ('waypoints', 'mdn')
 CONDITIONINGS = ('task_embedding', 'task_id')
@@ -109,8 +111,9 @@ class BCZPreprocessor(abstract_preprocessor.AbstractPreprocessor):
   examples and labels are cut.
 
   In TRAIN and EVAL the in specs are the episode's sequence specs ('image',
-  'proprioception', the label 'action', each with its '<path>_length') and
-  the context (task embedding or id); a batch of B episodes becomes B *
+  'proprioception', the label 'action', and 'target_position' when the
+  model's labels hold it, each with its '<path>_length') and the context
+  (task embedding or id); a batch of B episodes becomes B *
   `samples_per_episode` examples. In PREDICT the in specs are one step's
   features (the uint8 'image', 'proprioception', the conditioning), as a
   robot observes them; only the image is converted (to float in [0, 1]).
@@ -212,8 +215,13 @@ class BCZPreprocessor(abstract_preprocessor.AbstractPreprocessor):
   def get_in_label_specification(self, mode: str) -> specs.TensorSpecStruct:
     if mode == ModeKeys.PREDICT:
       return self.get_out_label_specification(mode)
+    episode = self._episode_spec(mode)
     spec = specs.TensorSpecStruct()
-    spec[ACTION] = self._episode_spec(mode)[bcz_specs.ACTION]
+    spec[ACTION] = episode[bcz_specs.ACTION]
+    if self._wants_target_position(mode):
+      # Required here: a model trained on it needs records that hold it.
+      spec[TARGET_POSITION] = specs.ExtendedTensorSpec.from_spec(
+          episode[bcz_specs.TARGET_POSITION], is_optional=False)
     return specs.add_sequence_length_specs(spec)
 
   def get_out_feature_specification(self, mode: str) -> Any:
@@ -223,6 +231,10 @@ class BCZPreprocessor(abstract_preprocessor.AbstractPreprocessor):
     return self._model_label_specification(mode)
 
   # -- Cutting examples -------------------------------------------------------
+
+  def _wants_target_position(self, mode: str) -> bool:
+    return TARGET_POSITION in specs.flatten_spec_structure(
+        self._model_label_specification(mode))
 
   def _num_waypoints(self, mode: str) -> int:
     labels = specs.flatten_spec_structure(
@@ -305,8 +317,12 @@ class BCZPreprocessor(abstract_preprocessor.AbstractPreprocessor):
       out[path] = tf.repeat(features[path], count, axis=0)
     if labels is None:
       return out, None
-    return out, self._waypoint_labels(labels[ACTION], poses, present, steps,
-                                      lengths, mode, flat)
+    out_labels = self._waypoint_labels(labels[ACTION], poses, present, steps,
+                                       lengths, mode, flat)
+    if self._wants_target_position(mode):
+      out_labels[TARGET_POSITION] = flat(
+          tf.gather(labels[TARGET_POSITION], steps, batch_dims=1))
+    return out, out_labels
 
   def _waypoint_labels(self, actions, poses, present, steps, lengths, mode,
                        flat) -> specs.TensorSpecStruct:
@@ -366,7 +382,9 @@ class BCZModel(t2r_model.T2RModel):
   'image' (H, W, 3) float32 in [0, 1] (or (k, H, W, 3) with
   `history_length` k), 'proprioception' (7,), and 'task_embedding' (E,) or
   'task_id' () int64. Labels: 'xyz_residual' (N, 3), 'axis_angle_residual'
-  (N, 3), 'gripper' (N, 1) in [0, 1], 'waypoint_mask' (N,).
+  (N, 3), 'gripper' (N, 1) in [0, 1], 'waypoint_mask' (N,), and with a
+  `target_position_weight` 'target_position' (3,): where the task's object
+  is, an auxiliary label.
 
   Example:
     >>> model = BCZModel(image_tower=layers.FiLMResNet, head='mdn')
@@ -403,12 +421,21 @@ class BCZModel(t2r_model.T2RModel):
     mask_waypoints_past_end: Train the waypoint head only on waypoints
       inside the episode (else on the held final pose too). The MDN's joint
       density always uses all N waypoints.
+    target_position_weight: If > 0, a linear head on the image features
+      predicts the world position of the object the task names (the
+      records' privileged 'target_position', see `bcz_specs`), trained with
+      `weight * mean(huber(error))` next to the imitation loss: an
+      auxiliary task that makes the tower localize the named object, which
+      the imitation signal alone teaches slowly (research/bcz/README.md).
+      The policy does not use the prediction; the export outputs it as
+      'target_position'. 0 (default): no such head or label.
     preprocessor_cls: Defaults to `BCZPreprocessor`.
     **kwargs: `T2RModel` arguments (create_optimizer_fn, ...).
 
   Raises:
     ValueError: For an unknown head or conditioning, non-positive sizes,
-      'task_id' conditioning without `num_tasks`, a negative noise std.
+      'task_id' conditioning without `num_tasks`, a negative noise std or
+      target position weight.
     TypeError: If `image_tower` is not callable or does not return a layer.
   """
 
@@ -427,6 +454,7 @@ class BCZModel(t2r_model.T2RModel):
                use_proprioception: bool = True,
                history_length: int = 1,
                mask_waypoints_past_end: bool = False,
+               target_position_weight: float = 0.0,
                preprocessor_cls: Optional[Callable[..., Any]] = None,
                **kwargs):
     super().__init__(preprocessor_cls=preprocessor_cls or BCZPreprocessor,
@@ -449,6 +477,10 @@ class BCZModel(t2r_model.T2RModel):
     if not task_embedding_noise_std >= 0:
       raise ValueError(f'BCZModel task_embedding_noise_std must be >= 0, got '
                        f'{task_embedding_noise_std!r}.')
+    if not target_position_weight >= 0:
+      raise ValueError(f'BCZModel target_position_weight must be >= 0, got '
+                       f'{target_position_weight!r}.')
+    self._target_weight = float(target_position_weight)
     hidden_sizes = tuple(head_hidden_sizes)
     for size in hidden_sizes:
       _positive_int(size, 'Each of BCZModel head_hidden_sizes')
@@ -478,6 +510,8 @@ class BCZModel(t2r_model.T2RModel):
                                        'BCZModel mdn_num_components'),
           output_size=self._num_waypoints * bcz_specs.POSE_SIZE,
           name='mdn_head')
+    if self._target_weight > 0:
+      self.target_head = tf_keras.layers.Dense(3, name='target_head')
 
   @property
   def num_waypoints(self) -> int:
@@ -518,6 +552,9 @@ class BCZModel(t2r_model.T2RModel):
     spec[GRIPPER] = specs.ExtendedTensorSpec((n, 1), tf.float32, name=GRIPPER)
     spec[WAYPOINT_MASK] = specs.ExtendedTensorSpec((n,), tf.float32,
                                                    name=WAYPOINT_MASK)
+    if self._target_weight > 0:
+      spec[TARGET_POSITION] = specs.ExtendedTensorSpec(
+          (3,), tf.float32, name=TARGET_POSITION)
     return spec
 
   # -- Network ----------------------------------------------------------------
@@ -549,10 +586,12 @@ class BCZModel(t2r_model.T2RModel):
     training = mode == ModeKeys.TRAIN
     condition = self._conditioning_input(features, mode)
     net = self._image_features(features[IMAGE], condition, training)
+    outputs = {}
+    if self._target_weight > 0:
+      outputs[OUTPUT_TARGET_POSITION] = self.target_head(net)
     if self._use_proprioception:
       net = tf.concat(
           [net, tf.cast(features[PROPRIOCEPTION], net.dtype)], axis=-1)
-    outputs = {}
     if self._head_kind == 'waypoints':
       predicted = self.head(net, training=training)
       outputs.update(predicted)
@@ -577,8 +616,10 @@ class BCZModel(t2r_model.T2RModel):
   def create_export_outputs_fn(self, features, inference_outputs, mode,
                                config=None, params=None):
     del features, mode, config, params
-    return {key: inference_outputs[key] for key in (
-        OUTPUT_ACTION, OUTPUT_WAYPOINTS, OUTPUT_ACTION_CHUNK)}
+    keys = [OUTPUT_ACTION, OUTPUT_WAYPOINTS, OUTPUT_ACTION_CHUNK]
+    if OUTPUT_TARGET_POSITION in inference_outputs:
+      keys.append(OUTPUT_TARGET_POSITION)
+    return {key: inference_outputs[key] for key in keys}
 
   # -- Losses and metrics -----------------------------------------------------
 
@@ -593,13 +634,22 @@ class BCZModel(t2r_model.T2RModel):
     del features, mode, config, params
     if self._head_kind == 'waypoints':
       mask = labels[WAYPOINT_MASK] if self._mask_past_end else None
-      return layers.waypoint_loss(labels, inference_outputs, mask=mask)
-    mixture = layers.GaussianMixture(
-        tf.cast(inference_outputs[_MDN_LOGITS], tf.float32),
-        tf.cast(inference_outputs[_MDN_MEANS], tf.float32),
-        tf.cast(inference_outputs[_MDN_SCALES], tf.float32))
-    nll = layers.gaussian_mixture_nll(mixture, self._targets(labels))
-    return nll, {'nll': nll}
+      total, losses = layers.waypoint_loss(labels, inference_outputs,
+                                           mask=mask)
+    else:
+      mixture = layers.GaussianMixture(
+          tf.cast(inference_outputs[_MDN_LOGITS], tf.float32),
+          tf.cast(inference_outputs[_MDN_MEANS], tf.float32),
+          tf.cast(inference_outputs[_MDN_SCALES], tf.float32))
+      total = layers.gaussian_mixture_nll(mixture, self._targets(labels))
+      losses = {'nll': total}
+    if self._target_weight > 0:
+      error = (tf.cast(inference_outputs[OUTPUT_TARGET_POSITION], tf.float32)
+               - tf.cast(labels[TARGET_POSITION], tf.float32))
+      losses['target_position_loss'] = self._target_weight * tf.reduce_mean(
+          waypoints_lib.huber(error))
+      total += losses['target_position_loss']
+    return total, losses
 
   def model_eval_fn(self, features, labels, inference_outputs, mode,
                     config=None, params=None):
@@ -611,4 +661,8 @@ class BCZModel(t2r_model.T2RModel):
     closes = inference_outputs[GRIPPER][:, 0] > 0.5
     metrics['first_gripper_accuracy'] = tf.reduce_mean(tf.cast(
         tf.equal(closes, labels[GRIPPER][:, 0] > 0.5), tf.float32))
+    if OUTPUT_TARGET_POSITION in inference_outputs:
+      metrics['target_position_error'] = tf.reduce_mean(tf.norm(
+          tf.cast(inference_outputs[OUTPUT_TARGET_POSITION], tf.float32) -
+          tf.cast(labels[TARGET_POSITION], tf.float32), axis=-1))
     return metrics

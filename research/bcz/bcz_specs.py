@@ -18,6 +18,11 @@ path component):
                                                      axis-angle (3), gripper
                                                      closure target (1, in
                                                      [0, 1])
+    labels/target_position   (3,) float32, optional  where the object the
+                                                     task names is (world
+                                                     xyz, m) before the
+                                                     step: privileged, an
+                                                     auxiliary label only
   per episode (context):
     features/task_id         () int64                index into the task list
     features/task_embedding  (E,) float32            `task_embedding(text, E)`
@@ -62,7 +67,7 @@ TASK_EMBEDDING = 'features/task_embedding'
 TASK = 'features/task'
 RESET_SEED = 'features/reset_seed'
 ACTION = 'labels/action'
-SEQUENCE_PATHS = (IMAGE, PROPRIOCEPTION, ACTION)
+TARGET_POSITION = 'labels/target_position'
 
 # The 7-vector of proprioception and action: xyz, axis-angle, gripper.
 POSE_SIZE = 7
@@ -232,7 +237,7 @@ def get_bcz_episode_specs(
   Returns:
     A `TensorSpecStruct` with the paths of the module docstring; the names
     are the last path components ('image', 'proprioception', 'action',
-    'task_id', 'task_embedding', 'task', 'reset_seed').
+    'target_position', 'task_id', 'task_embedding', 'task', 'reset_seed').
 
   Raises:
     ValueError: For a bad image size or embedding size.
@@ -255,6 +260,9 @@ def get_bcz_episode_specs(
                                               is_optional=True)
   spec[ACTION] = specs.ExtendedTensorSpec(
       (POSE_SIZE,), tf.float32, name='action', is_sequence=True)
+  spec[TARGET_POSITION] = specs.ExtendedTensorSpec(
+      (3,), tf.float32, name='target_position', is_sequence=True,
+      is_optional=True)
   return spec
 
 
@@ -291,7 +299,8 @@ def make_episode(images: Any,
                  task_id: int,
                  task_embedding: Any,  # pylint: disable=redefined-outer-name
                  task: Optional[str] = None,
-                 reset_seed: Optional[int] = None
+                 reset_seed: Optional[int] = None,
+                 target_positions: Any = None
                  ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
   """Checks one demonstration and returns its (features, labels) values.
 
@@ -313,6 +322,8 @@ def make_episode(images: Any,
     task: The task text, or None.
     reset_seed: The seed of `env.reset(seed=...)` that gives the initial
       state, or None.
+    target_positions: (T, 3) world xyz of the task's object before each
+      step (privileged; an auxiliary label), or None.
 
   Returns:
     `(features, labels)` laid out like `get_bcz_episode_specs()` 'features'
@@ -333,9 +344,15 @@ def make_episode(images: Any,
   actions = _steps_array('actions', actions, (POSE_SIZE,), np.float32)
   lengths = {'images': len(images), 'proprioception': len(proprioception),
              'actions': len(actions)}
+  labels = {'action': actions}
+  if target_positions is not None:
+    labels['target_position'] = _steps_array(
+        'target_positions', target_positions, (3,), np.float32)
+    lengths['target_positions'] = len(labels['target_position'])
   if len(set(lengths.values())) != 1:
     raise ValueError(f'make_episode: every step needs an image, a pose and an '
-                     f'action; got step counts {lengths}.')
+                     f'action (and a target position if any); got step '
+                     f'counts {lengths}.')
   if not len(actions):
     raise ValueError('make_episode: an episode needs at least one step.')
   _check_gripper('proprioception', proprioception)
@@ -356,7 +373,7 @@ def make_episode(images: Any,
     features['task'] = task
   if reset_seed is not None:
     features['reset_seed'] = np.int64(reset_seed)
-  return features, {'action': actions}
+  return features, labels
 
 
 def _episode_spec_for(episode: Tuple[Mapping[str, Any], Mapping[str, Any]]
@@ -433,8 +450,9 @@ def read_episodes(file_patterns: Union[str, Sequence[str]],
 
   Yields:
     Dicts with 'image' (T, H, W, 3) uint8, 'proprioception' (T, 7),
-    'action' (T, 7), 'task_id' int, 'task_embedding' (E,), and 'task' (str)
-    and 'reset_seed' (int) when the record holds them.
+    'action' (T, 7), 'task_id' int, 'task_embedding' (E,), and 'task' (str),
+    'reset_seed' (int) and 'target_position' (T, 3) when the record holds
+    them.
 
   Raises:
     ValueError: If no file matches, or a record does not parse by the specs.
@@ -468,4 +486,7 @@ def read_episodes(file_patterns: Union[str, Sequence[str]],
         episode['task'] = features['task'][0].numpy().decode('utf-8')
       if 'reset_seed' in features:
         episode['reset_seed'] = int(features['reset_seed'][0])
+      if 'target_position' in labels:
+        episode['target_position'] = (
+            labels['target_position'][0, :length].numpy())
       yield episode

@@ -36,12 +36,14 @@ import functools
 import json
 import os
 import re
+import sys
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from absl import app
 from absl import flags
 import gin
+import tensorflow as tf
 
 from research.bcz import bcz_env
 from research.bcz import bcz_specs
@@ -250,6 +252,20 @@ def write_demonstrations(path: str, demos: Sequence[experts.Demonstration],
       max_records_per_file=records_per_file, overwrite=overwrite)
 
 
+def existing_record_files(output_dir: str, splits: Sequence[str],
+                          tasks: Sequence[str]) -> List[str]:
+  """The record files of these splits and tasks already in `output_dir`.
+
+  The script checks this before collecting, so that a directory that holds
+  demos fails at once rather than after the collection (the writer refuses
+  to replace files unless asked to).
+  """
+  return sorted(
+      path for split in splits for task in tasks
+      for path in tf.io.gfile.glob(os.path.join(
+          output_dir, f'{split}-{task_file_name(task)}*.tfrecord')))
+
+
 def _define_flags():
   """Defines the flags (only when run as a program)."""
   flags.DEFINE_string('output_dir', None, 'Where to write the records.',
@@ -283,13 +299,19 @@ def main(argv: Sequence[str]):
   tasks = list(values.tasks) or list(bcz_env.TASKS)
   env_fn = functools.partial(
       bcz_env.BCZEnv, tasks=bcz_env.tasks_with_standard_ids(tasks))
+  splits = [(split, count) for split, count in (
+      ('train', values.demos_per_task), ('eval', values.eval_demos_per_task))
+            if count > 0]
+  existing = existing_record_files(values.output_dir,
+                                   [split for split, _ in splits], tasks)
+  if existing and not values.overwrite:
+    sys.exit(f'collect_demos: {values.output_dir} already holds demos of '
+             f'these tasks ({len(existing)} files, e.g. {existing[0]}); '
+             'choose another --output_dir or pass --overwrite.')
   env = env_fn()
   os.makedirs(values.output_dir, exist_ok=True)
   try:
-    for split, count in (('train', values.demos_per_task),
-                         ('eval', values.eval_demos_per_task)):
-      if count <= 0:
-        continue
+    for split, count in splits:
       demos, stats = collect_demonstrations(
           env, split, count, tasks=tasks,
           translation_noise=values.translation_noise,

@@ -381,6 +381,8 @@ class Demonstration:
     actions: (T, 7) the labels: the expert's clean actions.
     executed_actions: (T, 7) what was executed (labels plus noise).
     success: The episode ended in success.
+    target_positions: (T, 3) world xyz of the task's object before each
+      step (privileged: an auxiliary label), or None.
   """
   task: str
   reset_seed: int
@@ -389,6 +391,7 @@ class Demonstration:
   actions: np.ndarray
   executed_actions: np.ndarray
   success: bool
+  target_positions: Optional[np.ndarray] = None
 
   @property
   def num_steps(self) -> int:
@@ -398,7 +401,8 @@ class Demonstration:
     """The `bcz_specs.make_episode` (features, labels) of this demo."""
     return bcz_specs.make_episode(
         self.images, self.proprioception, self.actions,
-        reset_seed=int(self.reset_seed), **table.context(self.task))
+        reset_seed=int(self.reset_seed),
+        target_positions=self.target_positions, **table.context(self.task))
 
 
 def record_demonstration(env: Any, expert: ScriptedExpert, seed: int,
@@ -430,7 +434,8 @@ def record_demonstration(env: Any, expert: ScriptedExpert, seed: int,
   expert.reset()
   if noise is not None:
     noise.reset()
-  images, poses, labels, executed = [], [], [], []
+  images, poses, labels, executed, targets = [], [], [], [], []
+  object_name = bcz_env.parse_task(task).object_name
   terminated = truncated = False
   info = {'success': False}
   while not (terminated or truncated):
@@ -439,10 +444,12 @@ def record_demonstration(env: Any, expert: ScriptedExpert, seed: int,
         label, expert.noisy, env.action_space.low, env.action_space.high)
     images.append(obs['image'])
     poses.append(obs['proprioception'])
+    targets.append(env.privileged_state()['object_positions'][object_name])
     labels.append(label)
     executed.append(action)
     obs, _, terminated, truncated, info = env.step(action)
   return Demonstration(task, int(seed), np.stack(images), np.stack(poses),
                        np.stack(labels).astype(np.float32),
                        np.stack(executed).astype(np.float32),
-                       bool(info['success']))
+                       bool(info['success']),
+                       np.stack(targets).astype(np.float32))

@@ -36,11 +36,14 @@ def _seed():
   tf_keras.utils.set_random_seed(0)
 
 
-def _demo(task_index: int, num_steps: int, seed: int):
+def _demo(task_index: int, num_steps: int, seed: int,
+          with_target: bool = False):
   """A scripted demo: the frame shows where to push, the task says which way.
 
   The x action is +0.02 for the first task and -0.02 for the second; the
-  gripper closes half way through.
+  gripper closes half way through. With `with_target` the episode's
+  'target_position' of step t is (column / size, t, 0.1): where the bright
+  stripe is, and the step (to check which steps are cut).
   """
   rng = np.random.default_rng(seed)
   frames = rng.integers(0, 30, (num_steps, _SIZE, _SIZE, 3), dtype=np.uint8)
@@ -53,8 +56,14 @@ def _demo(task_index: int, num_steps: int, seed: int):
   actions[:, 6] = np.arange(num_steps) >= num_steps // 2
   poses[1:, :6] = np.cumsum(actions[:-1, :6], axis=0)
   poses[1:, 6] = actions[:-1, 6]
+  targets = None
+  if with_target:
+    targets = np.stack([np.full(num_steps, column / _SIZE),
+                        np.arange(num_steps), np.full(num_steps, 0.1)],
+                       axis=1)
   table = bcz_specs.TaskTable(list(_TASKS), embedding_size=_EMBEDDING)
   return bcz_specs.make_episode(frames, poses, actions, reset_seed=seed,
+                                target_positions=targets,
                                 **table.context(_TASKS[task_index]))
 
 
@@ -409,8 +418,86 @@ def test_gin_configs_build_the_model(files, tower, head):
     gin.clear_config()
 
 
+# -- The auxiliary target-position label ----------------------------------
+
+
+@pytest.fixture(scope='module')
+def target_records(tmp_path_factory):
+  """12 demos whose records hold 'target_position' (see `_demo`)."""
+  directory = tmp_path_factory.mktemp('bcz_target')
+  episodes = [_demo(i % 2, num_steps=6 + i % 5, seed=i, with_target=True)
+              for i in range(12)]
+  return bcz_specs.write_episodes(str(directory / 'demos.tfrecord'), episodes)
+
+
+def test_target_position_label_is_cut_at_the_steps_of_the_waypoints(
+    target_records):
+  model = _model(target_position_weight=100.0)
+  assert model.get_label_specification(ModeKeys.TRAIN)[
+      'target_position'].shape == (3,)
+  features, labels = model.preprocessor.preprocess(
+      *_parsed(model, target_records, ModeKeys.EVAL), ModeKeys.EVAL)
+  targets = labels['target_position'].numpy()
+  # EVAL cuts steps floor((k + 0.5) / 4 * T), k = 0..3, of each episode.
+  expected_steps = [int((k + 0.5) / 4 * (6 + i % 5)) for i in range(12)
+                    for k in range(4)]
+  np.testing.assert_array_equal(targets[:, 1], expected_steps)
+  # The same steps as the proprioception (the pose of step t is the sum of
+  # the actions before it: x is +-0.02 * t).
+  np.testing.assert_allclose(np.abs(features['proprioception'][:, 0]),
+                             0.02 * targets[:, 1], atol=1e-6)
+  np.testing.assert_allclose(targets[:, 2], 0.1)
+
+
+def test_target_position_head_learns_where_the_stripe_is(target_records):
+  model = _model(target_position_weight=100.0,
+                 create_optimizer_fn=_adam(),
+                 preprocessor_cls=functools.partial(
+                     bcz_model.BCZPreprocessor, seed=0))
+  model.compile()
+  features, labels = model.preprocessor.preprocess(
+      *_parsed(model, target_records, ModeKeys.EVAL), ModeKeys.EVAL)
+
+  def stripe_error():
+    """Mean abs error of the target's x: the stripe's column / size."""
+    outputs = model.inference_network_fn(features, labels, ModeKeys.EVAL)
+    return float(tf.reduce_mean(tf.abs(
+        outputs['target_position'][:, 0] - labels['target_position'][:, 0])))
+
+  before = stripe_error()
+  model.fit(_dataset(model, target_records, ModeKeys.TRAIN),
+            steps_per_epoch=60, epochs=1, verbose=0)
+  after = stripe_error()
+  assert 'target_position_loss' in _eval_metrics(model, (features, labels))
+  # (The y label, the step, is not in the frame: only x is learnable.)
+  assert after < 0.5 * before, (before, after)
+
+
+def test_target_position_is_an_export_output(target_records, tmp_path):
+  model = _model(target_position_weight=1.0)
+  model.build_from_specs()
+  DefaultExportGenerator(export_tf_example_signature=False).export(
+      model, str(tmp_path / 'export'))
+  predictor = ExportedSavedModelPredictor(str(tmp_path / 'export'),
+                                          timeout=0)
+  assert predictor.restore()
+  episode = next(bcz_specs.read_episodes(target_records, _SIZE, _EMBEDDING))
+  assert episode['target_position'].shape == (len(episode['action']), 3)
+  outputs = predictor.predict(_step_features(episode))
+  assert outputs['target_position'].shape == (1, 3)
+  predictor.close()
+
+
+def test_records_without_target_positions_are_refused_by_name(records):
+  model = _model(target_position_weight=1.0)
+  with pytest.raises((ValueError, tf.errors.InvalidArgumentError),
+                     match='target_position'):
+    next(iter(_dataset(model, records, ModeKeys.TRAIN)))
+
+
 @pytest.mark.parametrize('kwargs, error, message', [
     ({'head': 'gmm'}, ValueError, 'head must be one of'),
+    ({'target_position_weight': -1.0}, ValueError, 'target_position_weight'),
     ({'conditioning': 'task_id'}, ValueError, 'num_tasks'),
     ({'num_waypoints': 0}, ValueError, 'num_waypoints'),
     ({'task_embedding_noise_std': -1.0}, ValueError, 'noise_std'),

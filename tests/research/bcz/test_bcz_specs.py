@@ -79,7 +79,9 @@ def test_task_table_ids_embeddings_and_errors():
 def test_episode_layout_is_sequence_steps_and_context():
   spec = bcz_specs.get_bcz_episode_specs(image_size=64, task_embedding_size=32)
   assert [p for p, s in spec.items() if s.is_sequence] == [
-      bcz_specs.IMAGE, bcz_specs.PROPRIOCEPTION, bcz_specs.ACTION]
+      bcz_specs.IMAGE, bcz_specs.PROPRIOCEPTION, bcz_specs.ACTION,
+      bcz_specs.TARGET_POSITION]
+  assert spec[bcz_specs.TARGET_POSITION].is_optional
   image = spec[bcz_specs.IMAGE]
   assert (image.shape, image.dtype, image.data_format, image.name) == (
       (64, 64, 3), tf.uint8, 'jpeg', 'image')
@@ -128,6 +130,22 @@ def test_episodes_round_trip_through_the_spec_writer_and_parser(tmp_path):
   assert 'reset_seed' not in read[1]
 
 
+def test_target_positions_round_trip_as_an_optional_label(tmp_path):
+  features, labels = _episode(4)
+  targets = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+  with_targets = bcz_specs.make_episode(
+      features['image'], features['proprioception'], labels['action'],
+      features['task_id'], features['task_embedding'],
+      target_positions=targets)
+  paths = bcz_specs.write_episodes(str(tmp_path / 'demos.tfrecord'),
+                                   [with_targets, _episode(2)],
+                                   max_records_per_file=1)
+  read = list(bcz_specs.read_episodes(paths, image_size=16,
+                                      task_embedding_size=8))
+  np.testing.assert_array_equal(read[0]['target_position'], targets)
+  assert 'target_position' not in read[1]
+
+
 def test_read_episodes_feed_the_idle_check(tmp_path):
   paths = bcz_specs.write_episodes(
       str(tmp_path / 'demos.tfrecord'),
@@ -145,6 +163,8 @@ def test_read_episodes_feed_the_idle_check(tmp_path):
     ({'actions': np.full((3, 7), 2.0, np.float32)}, 'gripper'),
     ({'actions': np.full((3, 7), np.nan, np.float32)}, 'NaN'),
     ({'task_id': 1.5}, 'task_id must be an int'),
+    ({'target_positions': np.zeros((2, 3), np.float32)}, 'step counts'),
+    ({'target_positions': np.zeros((3, 2), np.float32)}, r'\(3,\)'),
 ])
 def test_make_episode_explains_bad_values(change, message):
   values = {'images': np.zeros((3, 16, 16, 3), np.uint8),

@@ -94,6 +94,18 @@ def test_script_writes_both_splits_per_task_and_prints_the_checks(tmp_path):
   assert episode['task_id'] == bcz_env.TASKS.index('reach the duck')
   assert episode['reset_seed'] == bcz_env.initial_state_seeds(
       'train', bcz_env.TASKS.index('reach the duck'), 1)[0]
+  # A second run into the same directory fails before collecting anything.
+  again = subprocess.run(
+      [sys.executable, '-m', 'research.bcz.collect_demos',
+       f'--output_dir={tmp_path}', '--demos_per_task=1',
+       '--tasks=reach the duck'],
+      cwd=_ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert again.returncode == 1
+  assert again.stderr.strip().splitlines()[-1] == (
+      f'collect_demos: {tmp_path} already holds demos of these tasks (2 '
+      f"files, e.g. {tmp_path / 'eval-reach_the_duck-00000.tfrecord'}); "
+      'choose another --output_dir or pass --overwrite.')
+  assert 'collect train' not in again.stdout + again.stderr
 
 
 def test_demos_whose_labels_fail_are_flagged_and_named(env):

@@ -59,6 +59,19 @@ def test_dart_labels_are_the_clean_expert_in_the_states_reached(env):
     env.step(executed)
 
 
+def test_demonstrations_record_where_the_named_object_is(env):
+  task = 'pick up the duck'
+  demo = experts.record_demonstration(env, experts.ScriptedExpert(env), 0,
+                                      task)
+  assert demo.target_positions.shape == (demo.num_steps, 3)
+  env.reset(seed=0, options={'task': task})
+  np.testing.assert_allclose(demo.target_positions[0],
+                             env.privileged_state()['object_positions']['duck'],
+                             atol=1e-6)
+  # The pick lifts it: the last steps see it above where it lay.
+  assert demo.target_positions[-1, 2] > demo.target_positions[0, 2] + 0.02
+
+
 def test_dart_offsets_do_not_add_up():
   noise = experts.DartNoise(0.02, 0.1, seed=1)
   clean = np.zeros(7, np.float32)
