@@ -32,9 +32,8 @@ parser build on (`passing`, `try_map`: tf.data's `ignore_errors`) and
 process from exiting (see `corrupt_record_log`).
 """
 
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
-from google.protobuf import descriptor_pb2
 import tensorflow as tf
 
 _WIRE_FORMAT_PROBLEM = (
@@ -44,26 +43,6 @@ _WIRE_FORMAT_PROBLEM = (
     'parser or make it fail quoting the raw bytes')
 
 
-def _any_message_descriptor_source() -> bytes:
-  """A descriptor of a message with no fields that data can hold.
-
-  Decoding it validates the wire format of any message (every field is
-  skipped with a bounds check) without copying the fields.
-  """
-  files = descriptor_pb2.FileDescriptorSet()
-  proto = files.file.add(name='t2r_record_guard.proto',
-                         package='t2r_record_guard', syntax='proto3')
-  message = proto.message_type.add(name='AnyMessage')
-  message.field.add(
-      name='unused', number=536870911,  # The largest field number.
-      type=descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
-      label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED)
-  return b'bytes://' + files.SerializeToString()
-
-
-_ANY_MESSAGE = _any_message_descriptor_source()
-
-
 def wire_format_problem(is_sequence_example: bool) -> str:
   """What is wrong with a record that fails the check, for messages."""
   return _WIRE_FORMAT_PROBLEM.format(
@@ -71,137 +50,190 @@ def wire_format_problem(is_sequence_example: bool) -> str:
                    if is_sequence_example else 'tf.train.Example'))
 
 
-def _not_empty(serialized: tf.Tensor,
-               real: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """The messages, or one empty padding message for none.
+def _tag(number: int) -> int:
+  """The one-byte tag of length-delimited field `number` (< 16)."""
+  return number << 3 | 2
 
-  (decode_proto needs at least one.) `real` tells the messages from padding.
+
+# A field header: a one-byte tag, then the length in a varint of at most 5
+# bytes (the sixth byte tells a longer varint).
+_HEADER_BYTES = 7
+_DIGIT_WEIGHTS = tf.constant([2**(7 * k) for k in range(6)], tf.int64)
+# The least value of a minimal varint of 1 to 6 bytes (none for 6).
+_VARINT_MINIMUM = tf.constant([0] + [2**(7 * k) for k in range(1, 5)] +
+                              [2**62], tf.int64)
+
+
+class _Spans(NamedTuple):
+  """Messages in the records, as [records, k] tensors: row i in record i.
+
+  start, stop: int64 offsets of each message's bytes in its record.
+  present: bool, the message exists (else padding, with start == stop).
   """
-  return tf.cond(tf.size(serialized) > 0, lambda: (serialized, real),
-                 lambda: (tf.constant([''], tf.string),
-                          tf.constant([False])))
+  start: tf.Tensor
+  stop: tf.Tensor
+  present: tf.Tensor
 
 
-def _varint_size(value: tf.Tensor) -> tf.Tensor:
-  """The bytes of the varint encoding of each (non-negative int32) value."""
-  return 1 + tf.add_n([tf.cast(value >= 2**(7 * k), tf.int32)
-                       for k in range(1, 5)])
+def _read(records: tf.Tensor, pos: tf.Tensor, stop: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor,
+                                    tf.Tensor]:
+  """The length-delimited field that starts at each `pos` of the records.
 
-
-class _Decoded(NamedTuple):
-  """The fields of a batch of messages, flattened.
-
-  values: One 1-D string tensor per field, its serialized values (padding
-    and absent entries are '').
-  real: One 1-D bool per field: the entry is a value of a real message.
-  sound: A scalar bool, whether the messages are laid out as TensorFlow's
-    fast parser requires (see `_decode`).
-  """
-  values: List[tf.Tensor]
-  real: List[tf.Tensor]
-  sound: tf.Tensor
-
-
-def _decode(serialized: tf.Tensor, message_type: str, fields: List[str],
-            real: Optional[tf.Tensor] = None,
-            required: bool = False) -> _Decoded:
-  """Decodes `fields` of each message; fails on a broken wire format.
-
-  Also tells whether the messages hold these fields only, each singular one
-  once, and with `required` every one: TensorFlow's fast parser rejects
-  other messages with an error that quotes the raw record, which Python
-  cannot even decode.
+  Reads only the field's header (a few bytes), never its bytes.
 
   Args:
-    serialized: 1-D serialized messages.
-    message_type: The type in package `tensorflow`, e.g. 'Features'.
-    fields: The (length-delimited) fields to decode.
-    real: Which messages are real rather than padding; None: all.
-    required: Every field must be present (in the real messages).
+    records: 1-D serialized records.
+    pos: Where each field starts, [records, k] int64 offsets, at most the
+      length of the record (substr fails past it).
+    stop: Where the message that holds it stops, like `pos`.
 
   Returns:
-    The decoded fields.
+    (tag, start, end, readable): the tag byte, where the field's bytes
+    start and end, and whether it is a field that fits: `pos` < `stop`, a
+    minimal varint length and bytes that end by `stop`.
   """
-  if real is None:
-    real = tf.ones_like(serialized, tf.bool)
-  serialized, real = _not_empty(serialized, real)
-  sizes, values = tf.io.decode_proto(
-      serialized, f'tensorflow.{message_type}', fields,
-      [tf.string] * len(fields))
-  encoded = tf.zeros_like(sizes[:, 0])
-  present = []
-  for index, value in enumerate(values):
-    lengths = tf.strings.length(value)
-    is_value = tf.sequence_mask(sizes[:, index], tf.shape(value)[1])
-    # A 1-byte tag (field numbers < 16), the length, the bytes.
-    encoded += tf.reduce_sum(tf.where(
-        is_value, 1 + _varint_size(lengths) + lengths,
-        tf.zeros_like(lengths)), axis=1)
-    present.append(tf.reshape(tf.logical_and(is_value, real[:, None]), [-1]))
-  sound = tf.reduce_all(tf.equal(encoded, tf.strings.length(serialized)))
+  window = tf.strings.substr(records[:, None], pos,
+                             tf.fill(tf.shape(pos), tf.constant(
+                                 _HEADER_BYTES, tf.int64)))
+  header = tf.cast(tf.io.decode_raw(window, tf.uint8,
+                                    fixed_length=_HEADER_BYTES), tf.int64)
+  digits = header[..., 1:]
+  # Digit k belongs to the varint if the digits before it all continue it.
+  included = tf.math.cumprod(digits // 128, axis=-1, exclusive=True)
+  size = tf.reduce_sum(included, axis=-1)
+  value = tf.reduce_sum(included * (digits % 128) * _DIGIT_WEIGHTS, axis=-1)
+  start = pos + 1 + size
+  readable = tf.reduce_all(tf.stack([
+      pos < stop,
+      value >= tf.gather(_VARINT_MINIMUM, size - 1),
+      start <= stop,
+      value <= stop - start,
+  ]), axis=0)
+  return header[..., 0], start, start + value, readable
+
+
+def _fields_of(records: tf.Tensor, spans: _Spans,
+               collect: bool = True) -> Tuple[Optional[_Spans], tf.Tensor]:
+  """The fields 1 that fill each span (a repeated field, e.g. Features').
+
+  Args:
+    records: 1-D serialized records.
+    spans: The messages.
+    collect: Return the fields' bytes (else None: only check them).
+
+  Returns:
+    (fields, sound): the bytes of the fields, as spans [records, k * the
+    most fields of a message]; a bool per record: its messages hold such
+    fields only.
+  """
+  def body(count, pos, sound, *collected):
+    tag, start, end, readable = _read(records, pos, spans.stop)
+    field = tf.logical_and(readable, tf.equal(tag, _tag(1)))
+    sound = tf.logical_and(sound, tf.logical_or(field, pos >= spans.stop))
+    collected = [array.write(count, value) for array, value in zip(
+        collected, (tf.where(field, start, 0), tf.where(field, end, 0),
+                    field))]
+    return (count + 1, tf.where(field, end, spans.stop), sound, *collected)
+
+  arrays = [tf.TensorArray(dtype, size=0, dynamic_size=True)
+            for dtype in (tf.int64, tf.int64, tf.bool)] if collect else []
+  # At least one pass, so that the arrays are never empty.
+  _, _, sound, *arrays = tf.while_loop(
+      lambda count, pos, *_: tf.logical_or(
+          count == 0, tf.reduce_any(pos < spans.stop)),
+      body, (tf.constant(0), spans.start,
+             tf.ones_like(spans.present), *arrays))
+  sound = tf.reduce_all(sound, axis=1)
+  if not collect:
+    return None, sound
+  rows = tf.shape(spans.start)[0]
+  return _Spans(*[tf.reshape(tf.transpose(array.stack(), [1, 2, 0]),
+                             [rows, -1]) for array in arrays]), sound
+
+
+def _message(records: tf.Tensor, spans: _Spans, numbers: Tuple[int, ...],
+             oneof: bool = False,
+             required: bool = False) -> Tuple[Dict[int, _Spans], tf.Tensor]:
+  """The singular fields of each message (e.g. a feature entry's).
+
+  Args:
+    records: 1-D serialized records.
+    spans: The messages.
+    numbers: Their fields, each at most once, in this order.
+    oneof: At most one of the fields (a Feature's lists).
+    required: Every field (in the messages present).
+
+  Returns:
+    (fields, sound): by field number, its bytes as spans like `spans`; a
+    bool per record: its messages hold only these fields, laid out so.
+  """
+  zeros = tf.zeros_like(spans.start)
+  fields = {number: _Spans(zeros, zeros, tf.zeros_like(spans.present))
+            for number in numbers}
+  pos, last = spans.start, zeros
+  for _ in range(1 if oneof else len(numbers)):
+    tag, start, end, readable = _read(records, pos, spans.stop)
+    # A field of the message, after the last one read.
+    readable = tf.logical_and(readable, tag > last)
+    found = False
+    for number, field in fields.items():
+      this = tf.logical_and(readable, tf.equal(tag, _tag(number)))
+      fields[number] = _Spans(tf.where(this, start, field.start),
+                              tf.where(this, end, field.stop),
+                              tf.logical_or(this, field.present))
+      found = tf.logical_or(found, this)
+    last = tf.where(found, tag, last)
+    pos = tf.where(found, end, pos)
+  sound = tf.equal(pos, spans.stop)
   if required:
-    sound = tf.logical_and(sound, tf.reduce_all(
-        tf.logical_or(tf.logical_not(real), tf.reduce_all(sizes > 0, 1))))
-  return _Decoded([tf.reshape(value, [-1]) for value in values], present,
-                  sound)
+    sound = tf.logical_and(sound, tf.logical_or(
+        tf.logical_not(spans.present),
+        tf.reduce_all(tf.stack([field.present for field in fields.values()]),
+                      axis=0)))
+  return fields, tf.reduce_all(sound, axis=1)
 
 
-def _validate_features(features: tf.Tensor,
-                       real: tf.Tensor) -> tf.Tensor:
-  """Validates serialized `Features` down to their bytes_list values.
-
-  Returns:
-    A scalar bool: they are sound (see `_validate`).
-  """
-  decoded = _decode(features, 'Features', ['feature'], real)
-  entries = _decode(decoded.values[0], 'Features.FeatureEntry',
-                    ['key', 'value'], decoded.real[0], required=True)
+def _features_sound(records: tf.Tensor, features: _Spans) -> tf.Tensor:
+  """A bool per record: its `Features` are sound (see `_sound`)."""
+  entries, entries_sound = _fields_of(records, features)
+  entry, entry_sound = _message(records, entries, (1, 2), required=True)
   return tf.reduce_all(tf.stack([
-      decoded.sound, entries.sound,
-      _validate_feature(entries.values[1], entries.real[1])]))
+      entries_sound, entry_sound, _feature_sound(records, entry[2])]), axis=0)
 
 
-def _validate_feature(feature: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
-  """Validates serialized `Feature`s down to their bytes_list values.
+def _feature_sound(records: tf.Tensor, features: _Spans) -> tf.Tensor:
+  """A bool per record: its `Feature`s are sound (see `_sound`)."""
+  lists, sound = _message(records, features, (1, 2, 3), oneof=True)
+  _, values_sound = _fields_of(records, lists[1], collect=False)
+  return tf.logical_and(sound, values_sound)
 
-  Returns:
-    A scalar True computed by the last decode: depend on it, so that the
-    decodes run (ops whose results go unused are pruned from a graph).
+
+def _sound(serialized: tf.Tensor, is_sequence_example: bool) -> tf.Tensor:
+  """A bool per record of the 1-D batch: it is sound.
+
+  Sound: laid out as serializers write it, which TensorFlow's fast parser
+  reads with the same lengths: every field length-delimited, with a
+  one-byte tag, a minimal varint length and its bytes within its message;
+  each message holding only its own fields, singular ones at most once and
+  in order (feature entries a key, then a value; a Feature one of its
+  lists; the bytes of float and int64 lists, which the parser reads with
+  bounds checks, are not read). Every length is checked, down to those of
+  the bytes_list values.
   """
-  bytes_lists = _decode(feature, 'Feature', ['bytes_list'], real)
-  checked, _ = _not_empty(bytes_lists.values[0], bytes_lists.real[0])
-  sizes, _ = tf.io.decode_proto(checked, 't2r_record_guard.AnyMessage',
-                                ['unused'], [tf.int32],
-                                descriptor_source=_ANY_MESSAGE)
-  return tf.reduce_sum(sizes) >= 0
-
-
-def _validate(serialized: tf.Tensor, is_sequence_example: bool) -> tf.Tensor:
-  """Whether a 1-D batch of records is sound; raises DataLossError if broken.
-
-  Sound: a wire format that the decodes accept (else they raise), laid out
-  as TensorFlow's fast parser requires (see `_decode`). (No assertion: a
-  stateful op would slow down the tf.data maps of `is_valid`.)
-
-  Returns:
-    A scalar bool.
-  """
+  lengths = tf.cast(tf.strings.length(serialized), tf.int64)[:, None]
+  whole = _Spans(tf.zeros_like(lengths), lengths,
+                 tf.ones_like(lengths, tf.bool))
   if not is_sequence_example:
-    example = _decode(serialized, 'Example', ['features'])
-    return tf.logical_and(example.sound, _validate_features(
-        example.values[0], example.real[0]))
-  example = _decode(serialized, 'SequenceExample',
-                    ['context', 'feature_lists'])
-  lists = _decode(example.values[1], 'FeatureLists', ['feature_list'],
-                  example.real[1])
-  entries = _decode(lists.values[0], 'FeatureLists.FeatureListEntry',
-                    ['key', 'value'], lists.real[0], required=True)
-  steps = _decode(entries.values[1], 'FeatureList', ['feature'],
-                  entries.real[1])
+    example, sound = _message(serialized, whole, (1,))
+    return tf.logical_and(sound, _features_sound(serialized, example[1]))
+  example, sound = _message(serialized, whole, (1, 2))
+  lists, lists_sound = _fields_of(serialized, example[2])
+  entry, entry_sound = _message(serialized, lists, (1, 2), required=True)
+  steps, steps_sound = _fields_of(serialized, entry[2])
   return tf.reduce_all(tf.stack([
-      example.sound, lists.sound, entries.sound, steps.sound,
-      _validate_features(example.values[0], example.real[0]),
-      _validate_feature(steps.values[0], steps.real[0])]))
+      sound, lists_sound, entry_sound, steps_sound,
+      _features_sound(serialized, example[1]),
+      _feature_sound(serialized, steps)]), axis=0)
 
 
 def _first_or(dataset: tf.data.Dataset, fallback: Any) -> Any:
@@ -279,10 +311,7 @@ def require(condition: tf.Tensor,
 
 def is_valid(serialized: tf.Tensor, is_sequence_example: bool) -> tf.Tensor:
   """A scalar bool: every record of the 1-D batch is sound."""
-  return _first_or(
-      tf.data.Dataset.from_tensors(serialized).map(
-          lambda batch: _validate(batch, is_sequence_example)).ignore_errors(),
-      tf.constant(False))
+  return tf.reduce_all(_sound(serialized, is_sequence_example))
 
 
 def valid_records(serialized: tf.Tensor,
@@ -293,8 +322,7 @@ def valid_records(serialized: tf.Tensor,
     >>> valid_records(tf.constant([good, broken]), False)
     <tf.Tensor: shape=(2,), dtype=bool, numpy=array([ True, False])>
   """
-  return try_map(lambda record: _validate(record[None], is_sequence_example),
-                 serialized, tf.constant(False))
+  return _sound(serialized, is_sequence_example)
 
 
 def check_wire_format(serialized: tf.Tensor, is_sequence_example: bool,
@@ -315,15 +343,13 @@ def check_wire_format(serialized: tf.Tensor, is_sequence_example: bool,
   Returns:
     The op (see `require`).
   """
-  valid = is_valid(serialized, is_sequence_example)
+  sound = _sound(serialized, is_sequence_example)
 
   def message():
-    first_broken = tf.argmin(tf.cast(
-        valid_records(serialized, is_sequence_example), tf.int64))
     return tf.strings.join([
-        'Record ', tf.strings.as_string(first_broken),
+        'Record ', tf.strings.as_string(tf.argmin(tf.cast(sound, tf.int64))),
         f' {source_description} {wire_format_problem(is_sequence_example)}. '
         'Rewrite or remove it, and check that the records are of the specs.'
     ])
 
-  return require(valid, message)
+  return require(tf.reduce_all(sound), message)
