@@ -22,6 +22,10 @@ _PROGRAM = textwrap.dedent("""
                 b'aborting\\n\\t [[{{node continuation}}]]\\n')
     os.write(2, b'E0000 00:00:1796160952.424966 6681 cuda_platform.cc:52] '
                 b'failed call to cuInit: INTERNAL\\n')
+    os.write(2, b'E0000 00:00:1796324633.828516 10492 util.cc:131] oneDNN '
+                b'supports DT_BOOL only on platforms with AVX-512. Falling '
+                b'back to the default Eigen-based implementation if '
+                b'present.\\n')
     os.write(2, b'E1201 12:00:00.123456    42 real.cc:1] a real error\\n')
     os.write(2, b'\\tan indented line of its own\\n')
     print('job line', file=sys.stderr, flush=True)
@@ -43,6 +47,7 @@ def test_cpp_chatter_is_dropped_and_everything_else_kept():
   assert 'continuation' not in result.stderr
   assert 'an indented line of its own' in result.stderr
   assert 'cuInit' not in result.stderr
+  assert 'DT_BOOL' not in result.stderr
   assert 'a real error' in result.stderr
   assert 'job line' in result.stderr
   assert 'ValueError: boom' in result.stderr

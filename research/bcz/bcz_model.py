@@ -421,7 +421,7 @@ class BCZModel(t2r_model.T2RModel):
     mask_waypoints_past_end: Train the waypoint head only on waypoints
       inside the episode (else on the held final pose too). The MDN's joint
       density always uses all N waypoints.
-    target_position_weight: If > 0, a linear head on the image features
+    target_position_weight: If > 0, a head on the image features
       predicts the world position of the object the task names (the
       records' privileged 'target_position', see `bcz_specs`), trained with
       `weight * mean(huber(error))` next to the imitation loss: an
@@ -429,6 +429,8 @@ class BCZModel(t2r_model.T2RModel):
       the imitation signal alone teaches slowly (research/bcz/README.md).
       The policy does not use the prediction; the export outputs it as
       'target_position'. 0 (default): no such head or label.
+    target_head_hidden_sizes: Hidden ReLU layers of that head; () makes it
+      linear.
     preprocessor_cls: Defaults to `BCZPreprocessor`.
     **kwargs: `T2RModel` arguments (create_optimizer_fn, ...).
 
@@ -455,6 +457,7 @@ class BCZModel(t2r_model.T2RModel):
                history_length: int = 1,
                mask_waypoints_past_end: bool = False,
                target_position_weight: float = 0.0,
+               target_head_hidden_sizes: Sequence[int] = (128,),
                preprocessor_cls: Optional[Callable[..., Any]] = None,
                **kwargs):
     super().__init__(preprocessor_cls=preprocessor_cls or BCZPreprocessor,
@@ -511,6 +514,10 @@ class BCZModel(t2r_model.T2RModel):
           output_size=self._num_waypoints * bcz_specs.POSE_SIZE,
           name='mdn_head')
     if self._target_weight > 0:
+      target_hidden = tuple(target_head_hidden_sizes)
+      for size in target_hidden:
+        _positive_int(size, 'Each of BCZModel target_head_hidden_sizes')
+      self.target_trunk = _Mlp(target_hidden, name='target_trunk')
       self.target_head = tf_keras.layers.Dense(3, name='target_head')
 
   @property
@@ -588,7 +595,8 @@ class BCZModel(t2r_model.T2RModel):
     net = self._image_features(features[IMAGE], condition, training)
     outputs = {}
     if self._target_weight > 0:
-      outputs[OUTPUT_TARGET_POSITION] = self.target_head(net)
+      outputs[OUTPUT_TARGET_POSITION] = self.target_head(
+          self.target_trunk(net))
     if self._use_proprioception:
       net = tf.concat(
           [net, tf.cast(features[PROPRIOCEPTION], net.dtype)], axis=-1)
