@@ -36,7 +36,11 @@ Each case prints `input_pipeline_<case>: ratio <ours/baseline> (<ours> vs
 `input_pipeline: ratio <ours/baseline> (<ours> vs <baseline> images/s)`.
 """
 
-import argparse
+if __name__ == '__main__':
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
+import argparse  # pylint: disable=g-import-not-at-top
 import gc
 import os
 import statistics

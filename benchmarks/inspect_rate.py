@@ -27,7 +27,11 @@ The last line is `inspect_rate: ratio <ours/baseline> (<ours> vs <baseline>
 records/s)`.
 """
 
-import argparse
+if __name__ == '__main__':
+  from t2r import quiet_logs  # pylint: disable=g-import-not-at-top
+  quiet_logs.quiet_tensorflow_logs()
+
+import argparse  # pylint: disable=g-import-not-at-top
 import os
 import statistics
 import sys

@@ -3,7 +3,8 @@
 A healthy CPU run of TensorFlow 2.21 prints dozens of C++ log lines that
 look alarming or say nothing to a user: `E0000 ... failed call to cuInit`
 on every machine without a GPU, `E0000 ... oneDNN supports DT_BOOL only on
-platforms with AVX-512` (a fallback notice, not an error), `I0000 ... Sharding callback duration` on
+platforms with AVX-512` (a fallback notice, not an error; also DT_INT64),
+`I0000 ... Sharding callback duration` on
 every checkpoint, oneDNN notices at import, and Python warnings such as the
 renaming of `state/image` to `state_image` in every export signature (and
 pybullet's build-date banner). The
@@ -35,8 +36,8 @@ from typing import Optional, Sequence
 _CPP_LOG_LINE = r"[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] "
 # Error-level C++ lines that every healthy CPU-only run prints.
 _BENIGN_CPP_ERRORS = (r'E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] '
-                      r'(?:failed call to cuInit|oneDNN supports DT_BOOL only '
-                      r'on platforms with AVX-512)')
+                      r'(?:failed call to cuInit|oneDNN supports DT_[A-Z0-9]+ '
+                      r'only on platforms with AVX-512)')
 _ABSL_BANNER = (r'WARNING: All log messages before absl::InitializeLog\(\) '
                 r'is called are written to STDERR')
 # The second line of TensorFlow's CPU-instructions notice.

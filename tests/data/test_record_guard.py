@@ -1,5 +1,6 @@
 """Records whose wire format would crash TensorFlow's parser are rejected."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -33,6 +34,17 @@ def _field(number: int, payload: bytes, length: bytes = None) -> bytes:
 def example(value_length: bytes = None) -> bytes:
   """A tf.train.Example {'image': [b'abc']}, declaring `value_length`."""
   feature = _field(1, _field(1, b'abc', value_length))
+  return _field(1, _field(1, _field(1, b'image') + _field(2, feature)))
+
+
+def two_lists_example() -> bytes:
+  """An Example whose Feature holds two bytes_lists, the first crashing.
+
+  (The parser reads the first list of a Feature; a decoded Feature shows
+  the last.)
+  """
+  crashing = _field(1, b'abc', bytes.fromhex(_CRASHING_LENGTHS['2**31']))
+  feature = _field(1, crashing) + _field(1, _field(1, b'abc'))
   return _field(1, _field(1, _field(1, b'image') + _field(2, feature)))
 
 
@@ -87,6 +99,89 @@ def test_fields_that_the_fast_parser_rejects_are_invalid():
       False, False, False, False, True]
 
 
+def test_only_the_layout_that_serializers_write_is_valid():
+  entry = _field(1, b'image') + _field(2, _field(1, _field(1, b'abc')))
+  assert record_guard.valid_records(tf.constant([
+      _field(1, _field(1, entry)),
+      two_lists_example(),
+      # A bytes_list and a float_list in one Feature.
+      _field(1, _field(1, _field(1, b'image') + _field(2, _field(
+          1, _field(1, b'abc')) + _field(2, b'')))),
+      # A length in a 2-byte varint where 1 byte does.
+      _field(1, _field(1, _field(1, b'image') + _field(2, _field(
+          1, _field(1, b'abc', bytes.fromhex('8300')))))),
+      # A 2-byte tag for field 1 of the BytesList.
+      _field(1, _field(1, _field(1, b'image') + _field(2, _field(
+          1, bytes.fromhex('8a00') + _varint(3) + b'abc')))),
+  ]), False).numpy().tolist() == [True, False, False, False, False]
+
+
+def _corpus(is_sequence_example: bool) -> list:
+  """Records of several layouts, and copies with 1 to 3 bytes changed."""
+  if is_sequence_example:
+    record = tf.train.SequenceExample()
+    record.context.feature['id'].int64_list.value.append(7)
+    for step in range(3):
+      record.feature_lists.feature_list['image'].feature.add(
+      ).bytes_list.value.extend([b'jpeg%d' % step, b''])
+      record.feature_lists.feature_list['pose'].feature.add(
+      ).float_list.value.extend([0.5, step])
+  else:
+    record = tf.train.Example()
+    features = record.features.feature
+    features['image'].bytes_list.value.extend([b'abc', b'', b'x' * 200])
+    features['pose'].float_list.value.extend([1.0, 2.0])
+    features['step'].int64_list.value.extend([1, 300])
+    features[''].bytes_list.value.append(b'tag')
+    features['empty'].Clear()
+  good = record.SerializeToString()
+  rng = np.random.default_rng(0)
+  records = [good, b'']
+  for _ in range(300):
+    damaged = bytearray(good)
+    for offset in rng.integers(0, len(damaged), rng.integers(1, 4)):
+      damaged[offset] ^= int(rng.integers(1, 256))
+    records.append(bytes(damaged))
+  if not is_sequence_example:
+    records += [example(bytes.fromhex(length))
+                for length in _CRASHING_LENGTHS.values()]
+  return records
+
+
+@pytest.mark.parametrize('is_sequence_example', [False, True])
+def test_walked_and_decoded_records_are_judged_alike(is_sequence_example,
+                                                     monkeypatch):
+  # Records with longer lists than the walk reads are decoded instead.
+  records = tf.constant(_corpus(is_sequence_example))
+  walked = record_guard.valid_records(records, is_sequence_example).numpy()
+  monkeypatch.setattr(record_guard, '_MOST_FIELDS', 0)
+  monkeypatch.setattr(record_guard, '_MOST_VALUES', 0)
+  decoded = record_guard.valid_records(records, is_sequence_example).numpy()
+  assert walked.tolist() == decoded.tolist()
+  assert 0 < walked.sum() < len(walked) - 10
+
+
+def test_records_with_long_lists_are_checked_to_their_end():
+  values = b''.join(_field(1, b'v%d' % i) for i in range(300))
+  crashing = _field(1, b'abc', bytes.fromhex(_CRASHING_LENGTHS['2**31']))
+  entries = b''.join(_field(1, _field(1, b'f%d' % i) + _field(2, _field(
+      1, _field(1, b'abc')))) for i in range(300))
+  last_entry = _field(1, _field(1, b'image') + _field(2, _field(1, crashing)))
+  records = tf.constant([
+      _field(1, _field(1, _field(1, b'tokens') + _field(2, _field(
+          1, values)))),
+      _field(1, _field(1, _field(1, b'tokens') + _field(2, _field(
+          1, values + crashing)))),
+      _field(1, entries),
+      _field(1, entries + last_entry),
+  ])
+  assert len(tf.train.Example.FromString(
+      records.numpy()[2]).features.feature) == 300
+  assert record_guard.valid_records(records, False).numpy().tolist() == [
+      True, False, True, False]
+  assert record_guard.is_valid(records[::2], False)
+
+
 def test_sequence_examples_are_checked_through_their_feature_lists():
   records = tf.constant([
       sequence_example(),
@@ -131,8 +226,10 @@ def test_a_traced_parse_of_crashing_records_fails_cleanly():
       parse_fn = parsing.create_parse_tf_example_fn(spec)
       serve = tf.function(parse_fn, input_signature=[
           tf.TensorSpec([None], tf.string)])
-      for length in {list(_CRASHING_LENGTHS.values())}:
-        batch = [records.example(), records.example(bytes.fromhex(length))]
+      for crashing in [records.example(bytes.fromhex(length)) for length in
+                       {list(_CRASHING_LENGTHS.values())}] + [
+                           records.two_lists_example()]:
+        batch = [records.example(), crashing]
         for name, parse in [
             ('map', lambda: list(tf.data.Dataset.from_tensors(batch).map(
                 parse_fn))),
@@ -144,7 +241,7 @@ def test_a_traced_parse_of_crashing_records_fails_cleanly():
             print(name, 'Record 1 of the batch is not a valid' in e.message)
       print(serve(tf.constant([records.example()]))['image'].numpy())
   ''').stdout
-  assert output.split('\n')[:-2] == ['map True', 'function True'] * 3
+  assert output.split('\n')[:-2] == ['map True', 'function True'] * 4
   assert output.split('\n')[-2] == "[b'abc']"
 
 
