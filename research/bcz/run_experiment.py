@@ -54,6 +54,8 @@ VARIANTS = {
             os.path.join(_CONFIGS, 'bcz_mdn.gin')),
     'history': (os.path.join(_CONFIGS, 'bcz_cpu.gin'),
                 os.path.join(_CONFIGS, 'bcz_history.gin')),
+    'target': (os.path.join(_CONFIGS, 'bcz_cpu.gin'),
+               os.path.join(_CONFIGS, 'bcz_target_position.gin')),
 }
 SCORE_FILE = 'closed_loop.json'
 BASELINES = ('random', 'expert')

@@ -401,6 +401,8 @@ def test_history_variant_sees_the_last_frames(records):
     (['bcz_cpu.gin'], layers.FiLMConvTower, layers.WaypointHead),
     (['bcz_resnet18.gin'], layers.FiLMResNet, layers.WaypointHead),
     (['bcz_cpu.gin', 'bcz_mdn.gin'], layers.FiLMConvTower, layers.MDNHead),
+    (['bcz_cpu.gin', 'bcz_target_position.gin'], layers.FiLMConvTower,
+     layers.WaypointHead),
 ])
 def test_gin_configs_build_the_model(files, tower, head):
   gin.clear_config()
