@@ -50,8 +50,8 @@ _ROOT_DIR = flags.DEFINE_string(
     'One seed<s> directory per seed.')
 _BINDINGS = flags.DEFINE_multi_string(
     'gin_bindings', [], 'Extra bindings for every run, e.g. '
-    '"MAX_EPISODES=4000".')
-_MAX_STEPS = flags.DEFINE_integer('max_train_steps', 10000,
+    '"MAX_EPISODES=1500" (per collector).')
+_MAX_STEPS = flags.DEFINE_integer('max_train_steps', 8000,
                                   'MAX_TRAIN_STEPS of every run.')
 _EVAL_EPISODES = flags.DEFINE_integer(
     'eval_episodes', 300, 'Test-object episodes per policy and seed.')

@@ -39,13 +39,14 @@ import tf_keras
 
 from preprocessors import image_preprocessor
 from research import image_sizes
+from research.kuka_scene import camera as camera_lib
 from research.qtopt import qtopt_specs
 from t2r import layers
 from t2r import specs
 from t2r.models import td_critic_model
 from t2r.modes import ModeKeys
 
-NETWORKS = ('small', 'full')
+NETWORKS = ('small', 'full', 'glimpse')
 _WHO = 'GraspingCriticModel'
 
 
@@ -66,7 +67,8 @@ class GraspingQNetwork(tf_keras.layers.Layer):
   """Packed critic features -> Q logit (rows, 1), split tower / head.
 
   Args:
-    network: The Grasping44 (or Grasping44Small) layer it wraps.
+    network: The Grasping44, Grasping44Small or PlaneGlimpseCritic layer
+      it wraps.
     **kwargs: Standard `tf_keras.layers.Layer` arguments.
   """
 
@@ -103,8 +105,11 @@ class GraspingCriticModel(td_critic_model.TDCriticModel):
      'next_state/image', 'next_state/gripper_pose', 'next_state/time_to_go']
 
   Args:
-    network: 'small' (`Grasping44Small`, gin-configurable) or 'full'
-      (`Grasping44`: QT-Opt's tower and head).
+    network: 'small' (`Grasping44Small`, gin-configurable), 'full'
+      (`Grasping44`: QT-Opt's tower and head) or 'glimpse'
+      (`PlaneGlimpseCritic`, gin-configurable: the grasp point's top-down
+      patch through the known camera; grasp-point actions (x, y, yaw) and
+      uncropped images only).
     image_size: The network's (height, width) (or one int): 64 for 'small',
       472 for 'full'.
     source_image_size: The records' image size; default `image_size` (no
@@ -114,6 +119,8 @@ class GraspingCriticModel(td_critic_model.TDCriticModel):
       `ImagePreprocessor`); None: its defaults (brightness, contrast); {}:
       none.
     preprocessor_cls: None builds the `ImagePreprocessor` above.
+    camera: The camera the 'glimpse' network projects through; default
+      the env's nominal `CameraPose()`.
     **kwargs: `TDCriticModel` arguments (gamma, target updates, CEM bounds
       and sizes, `action_batch_size`) and `T2RModel` ones. The loss is
       QT-Opt's log loss; `loss_type` is not an argument.
@@ -130,6 +137,7 @@ class GraspingCriticModel(td_critic_model.TDCriticModel):
                action_size: int = 4,
                distortion_kwargs: Optional[dict] = None,
                preprocessor_cls: Any = None,
+               camera: Optional[camera_lib.CameraPose] = None,
                **kwargs):
     if network not in NETWORKS:
       raise ValueError(f'{_WHO} network must be one of {NETWORKS}, got '
@@ -143,6 +151,14 @@ class GraspingCriticModel(td_critic_model.TDCriticModel):
     self._source_image_size = (
         self._image_size if source_image_size is None else
         image_sizes.as_image_size(source_image_size))
+    if network == 'glimpse' and (
+        self._source_image_size != self._image_size or action_size != 3):
+      raise ValueError(
+          f"{_WHO} network='glimpse' projects grasp points (action_size 3, "
+          f'got {action_size}) into the uncropped camera image (a crop '
+          f'moves it), so source_image_size must equal image_size; got '
+          f'{self._source_image_size} and {self._image_size}.')
+    self._camera = camera_lib.CameraPose() if camera is None else camera
     if preprocessor_cls is None:
       preprocessor_cls = functools.partial(
           image_preprocessor.ImagePreprocessor,
@@ -163,8 +179,14 @@ class GraspingCriticModel(td_critic_model.TDCriticModel):
     return self._action_spec
 
   def create_q_network(self) -> GraspingQNetwork:
-    network = (layers.Grasping44Small() if self._network_name == 'small' else
-               layers.Grasping44())
+    if self._network_name == 'glimpse':
+      height, width = self._image_size
+      network = layers.PlaneGlimpseCritic(
+          *self._camera.matrices(width=width, height=height))
+    elif self._network_name == 'small':
+      network = layers.Grasping44Small()
+    else:
+      network = layers.Grasping44()
     return GraspingQNetwork(network)
 
   # The critic hooks of CEMExportGenerator: the tower once per state.

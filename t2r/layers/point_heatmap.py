@@ -35,15 +35,29 @@ GridSize = Union[int, Sequence[int]]
 _WHO = 'ProjectedPointHeatmap'
 
 
-def _matrix(name: str, values: Sequence[float]) -> np.ndarray:
-  """A 4x4 matrix (acting on column vectors) from 16 column-major floats."""
+def opengl_matrix(name: str, values: Sequence[float],
+                  who: str = _WHO) -> np.ndarray:
+  """A 4x4 matrix (acting on column vectors) from 16 column-major floats.
+
+  Args:
+    name: The argument's name, for the error.
+    values: 16 floats as pybullet's `computeViewMatrix*` /
+      `computeProjectionMatrix*` return them.
+    who: The class named in the error.
+
+  Returns:
+    The (4, 4) float64 matrix.
+
+  Raises:
+    ValueError: Unless `values` are 16 finite numbers.
+  """
   try:
     flat = np.asarray(values, np.float64).reshape(-1)
   except (TypeError, ValueError) as e:
-    raise ValueError(f'{_WHO} {name} must be 16 numbers (a column-major '
+    raise ValueError(f'{who} {name} must be 16 numbers (a column-major '
                      f'4x4 OpenGL matrix), got {values!r}.') from e
   if flat.shape != (16,) or not np.all(np.isfinite(flat)):
-    raise ValueError(f'{_WHO} {name} must be 16 finite numbers (a '
+    raise ValueError(f'{who} {name} must be 16 finite numbers (a '
                      f'column-major 4x4 OpenGL matrix, as pybullet returns '
                      f'it), got {values!r}.')
   return flat.reshape(4, 4).T
@@ -109,8 +123,9 @@ class ProjectedPointHeatmap(tf_keras.layers.Layer):
                yaw_channels: bool = False,
                **kwargs):
     super().__init__(**kwargs)
-    self._view = _matrix('view_matrix', view_matrix)
-    self._projection = _matrix('projection_matrix', projection_matrix)
+    self._view = opengl_matrix('view_matrix', view_matrix)
+    self._projection = opengl_matrix('projection_matrix',
+                                     projection_matrix)
     self._grid = _grid_size(grid_size)
     if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or
         not math.isfinite(sigma) or sigma <= 0):

@@ -22,8 +22,11 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 _CONFIG = os.path.join(_ROOT, 'research', 'qtopt', 'configs',
                        'grasp_point_flywheel.gin')
+_EPISODES_PER_COLLECTOR = 6
+_COLLECTORS = 2  # As in the config: two simulators feed one trainer.
 _TINY = (
-    'MAX_EPISODES = 6',
+    f'MAX_EPISODES = {_EPISODES_PER_COLLECTOR}',
+    f'run_flywheel.num_collectors = {_COLLECTORS}',
     'MAX_TRAIN_STEPS = 12',
     'EXPORT_EVERY = 6',
     'NUM_SAMPLES = 16',
@@ -62,8 +65,10 @@ def test_the_flywheel_runs_to_its_limits_and_exits_cleanly(flywheel):
   root_dir, result = flywheel
   assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
   statuses = status_files.read_statuses(root_dir)
-  assert statuses['collector-0']['episodes'] == 6
-  assert statuses['collector-0']['state'] == 'done'
+  for index in range(_COLLECTORS):
+    collector = statuses[f'collector-{index}']
+    assert collector['episodes'] == _EPISODES_PER_COLLECTOR
+    assert collector['state'] == 'done'
   assert statuses['trainer']['global_step'] == 12
   assert 'flywheel done' in result.stdout
 
@@ -72,7 +77,8 @@ def test_the_evaluator_scores_exports_against_collected_episodes(flywheel):
   root_dir, _ = flywheel
   history = status_files.read_statuses(root_dir)['evaluator']['history']
   assert history and history[-1]['global_step'] == 12
-  assert all(0 <= h['collected_episodes'] <= 6 for h in history)
+  most = _COLLECTORS * _EPISODES_PER_COLLECTOR
+  assert all(0 <= h['collected_episodes'] <= most for h in history)
   assert os.path.getsize(os.path.join(root_dir, 'flywheel.png')) > 0
 
 
@@ -85,7 +91,7 @@ def test_the_replay_parses_with_the_critics_specs(flywheel):
   feature_spec = critic.preprocessor.get_in_feature_specification(
       ModeKeys.TRAIN)
   records = [r for f in files for r in tf.data.TFRecordDataset(f)]
-  assert len(records) == 6
+  assert len(records) == _COLLECTORS * _EPISODES_PER_COLLECTOR
   example = tf.train.Example.FromString(records[0].numpy())
   assert sorted(example.features.feature) == sorted(
       [spec.name for spec in feature_spec.values()] + ['reward', 'done'])
