@@ -98,6 +98,9 @@ def test_tower_once_per_state_scores_like_the_whole_network():
     ({'network': 'huge'}, "network must be one of"),
     ({'loss_type': 'mse'}, 'log loss'),
     ({'action_size': 0}, 'action_size must be a positive int'),
+    ({'network': 'glimpse', 'action_size': 4}, 'projects grasp points'),
+    ({'network': 'glimpse', 'source_image_size': (80, 80)},
+     'source_image_size must equal image_size'),
 ])
 def test_bad_arguments_are_clear_value_errors(kwargs, message):
   with pytest.raises(ValueError, match=message):
@@ -141,4 +144,44 @@ def test_the_full_size_critic_exports_and_serves_cem_action(tmp_path):
          'time_to_go': np.ones(1, np.float32)}
   action, _ = policy.sample_action(obs, explore_prob=0.0)
   assert np.asarray(action).shape == (4,)
+  assert np.all(np.abs(np.asarray(action)) <= 1.0)
+
+
+def _model_inputs(transitions):
+  """The preprocessor's output for `transitions`: float images in [0, 1]."""
+  features = specs.TensorSpecStruct({
+      path: tf.cast(np.stack([f[path] for f, _ in transitions]), tf.float32)
+      / (255.0 if path.endswith('image') else 1.0)
+      for path in transitions[0][0].keys()})
+  labels = specs.TensorSpecStruct({
+      path: tf.constant(np.stack([l[path] for _, l in transitions]))
+      for path in transitions[0][1].keys()})
+  return features, labels
+
+
+def test_the_glimpse_critic_trains_exports_and_serves_cem_action(tmp_path):
+  critic = _critic(network='glimpse', gamma=0.9, cem_iterations=1)
+  critic.compile()
+  dataset = tf.data.Dataset.from_tensors(
+      _model_inputs(_transitions(8, seed=2))).repeat()
+  critic.build_from_specs()
+  initial = critic.q_network.get_weights()
+  history = critic.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
+  assert np.isfinite(history.history['loss'][-1])
+  assert any(not np.array_equal(before, after) for before, after in zip(
+      initial, critic.q_network.get_weights()))
+  cem_export_generator.CEMExportGenerator(
+      num_samples=16, num_elites=4, cem_iterations=2,
+      export_tf_example_signature=False).export(
+          critic, str(tmp_path / 'export'), 3)
+  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
+      str(tmp_path / 'export'))
+  assert predictor.restore()
+  policy = policies.CEMPolicy(predictor, exported_cem_signature='cem_action',
+                              seed=0)
+  obs = {'image': np.zeros((64, 64, 3), np.uint8),
+         'gripper_pose': np.zeros(4, np.float32),
+         'time_to_go': np.ones(1, np.float32)}
+  action, _ = policy.sample_action(obs, explore_prob=0.0)
+  assert np.asarray(action).shape == (3,)
   assert np.all(np.abs(np.asarray(action)) <= 1.0)

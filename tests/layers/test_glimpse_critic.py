@@ -1,0 +1,80 @@
+"""PlaneGlimpseCritic: Q(glimpse at the grasp pose, action)."""
+
+import numpy as np
+import pybullet
+import pytest
+import tensorflow as tf
+
+from t2r.layers.glimpse_critic import PlaneGlimpseCritic
+
+
+@pytest.fixture(scope='module')
+def camera():
+  view = pybullet.computeViewMatrixFromYawPitchRoll(
+      (0.23, 0.2, 0.54), 1.0, 245.0, -56.0, 0.0, 2)
+  projection = pybullet.computeProjectionMatrixFOV(20.0, 1.0, 0.01, 10.0)
+  return view, projection
+
+
+def _inputs(rows=3, seed=0):
+  rng = np.random.default_rng(seed)
+  images = rng.uniform(size=(rows, 64, 64, 3)).astype(np.float32)
+  actions = np.concatenate([
+      rng.uniform((0.45, -0.1, -1.5), (0.65, 0.1, 1.5), (rows, 3)),
+      rng.normal(size=(rows, 5))], axis=1).astype(np.float32)
+  return tf.constant(images), tf.constant(actions)
+
+
+def test_one_logit_per_action_row(camera):
+  images, actions = _inputs()
+  assert PlaneGlimpseCritic(*camera)(images, actions).shape == (3, 1)
+
+
+def test_state_embedding_then_head_equals_the_whole_call(camera):
+  critic = PlaneGlimpseCritic(*camera)
+  images, actions = _inputs()
+  whole = critic(images, actions).numpy()
+  split = critic.q_from_state_embedding(critic.state_embedding(images),
+                                        actions).numpy()
+  np.testing.assert_allclose(split, whole, rtol=1e-6)
+
+
+def test_the_score_depends_on_what_lies_under_the_grasp(camera):
+  critic = PlaneGlimpseCritic(*camera)
+  images, actions = _inputs(rows=1)
+  elsewhere = actions.numpy().copy()
+  elsewhere[0, :2] += (0.08, 0.08)
+  here, there = critic(tf.concat([images, images], 0),
+                       tf.concat([actions, elsewhere], 0)).numpy()[:, 0]
+  assert here != pytest.approx(there, abs=1e-6)
+
+
+def test_l2_regularization_adds_one_loss_per_kernel(camera):
+  critic = PlaneGlimpseCritic(*camera, conv_filters=(8, 8), fc_sizes=(16,),
+                              l2_regularization=1e-4)
+  critic(*_inputs())
+  # 2 convs, patch FC, vector FC, 1 hidden FC, logit.
+  assert len(critic.losses) == 6
+
+
+def test_the_config_round_trips(camera):
+  critic = PlaneGlimpseCritic(*camera, glimpse_size=8, conv_filters=(8, 8),
+                              patch_fc_size=16, fc_sizes=(16, 8))
+  images, actions = _inputs()
+  critic(images, actions)
+  clone = PlaneGlimpseCritic.from_config(critic.get_config())
+  clone(images, actions)
+  clone.set_weights(critic.get_weights())
+  np.testing.assert_allclose(clone(images, actions).numpy(),
+                             critic(images, actions).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'conv_filters': (8, 0)}, 'conv_filters must be positive ints'),
+    ({'fc_sizes': (True,)}, 'fc_sizes must be positive ints'),
+    ({'l2_regularization': -1.0}, 'l2_regularization must be >= 0'),
+    ({'glimpse_size': 0}, 'size must be a positive int'),
+])
+def test_bad_arguments_are_clear_value_errors(camera, kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    PlaneGlimpseCritic(*camera, **kwargs)
