@@ -1,19 +1,10 @@
 """PlaneGlimpseCritic: Q(glimpse at the grasp pose, action)."""
 
 import numpy as np
-import pybullet
 import pytest
 import tensorflow as tf
 
 from t2r.layers.glimpse_critic import PlaneGlimpseCritic
-
-
-@pytest.fixture(scope='module')
-def camera():
-  view = pybullet.computeViewMatrixFromYawPitchRoll(
-      (0.23, 0.2, 0.54), 1.0, 245.0, -56.0, 0.0, 2)
-  projection = pybullet.computeProjectionMatrixFOV(20.0, 1.0, 0.01, 10.0)
-  return view, projection
 
 
 def _inputs(rows=3, seed=0):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pybullet
-import pybullet_data
 import pytest
 import tensorflow as tf
 
@@ -13,47 +12,25 @@ PLANE_Z = -0.1
 CENTRE = (0.55, 0.05)
 
 
-@pytest.fixture(scope='module')
-def camera():
-  view = pybullet.computeViewMatrixFromYawPitchRoll(
-      (0.23, 0.2, 0.54), 1.0, 245.0, -56.0, 0.0, 2)
-  projection = pybullet.computeProjectionMatrixFOV(20.0, 1.0, 0.01, 10.0)
-  return view, projection
-
-
-def _render(camera, boxes):
-  """Renders flat boxes ((x, y, half_x, half_y), ...) on the plane."""
-  client = pybullet.connect(pybullet.DIRECT)
-  try:
-    pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(),
-                                     physicsClientId=client)
-    for x, y, half_x, half_y in boxes:
-      shape = pybullet.createVisualShape(
-          pybullet.GEOM_BOX, halfExtents=(half_x, half_y, 0.002),
-          rgbaColor=(1, 1, 1, 1), physicsClientId=client)
-      pybullet.createMultiBody(baseVisualShapeIndex=shape,
-                               basePosition=(x, y, PLANE_Z),
-                               physicsClientId=client)
-    _, _, _, _, mask = pybullet.getCameraImage(
-        SIZE, SIZE, camera[0], camera[1],
-        renderer=pybullet.ER_TINY_RENDERER, physicsClientId=client)
-  finally:
-    pybullet.disconnect(client)
-  # 1 where a box is drawn, 0 elsewhere (background -1, no other bodies).
-  mask = (np.reshape(mask, (SIZE, SIZE)) >= 0).astype(np.float32)
-  return mask[None, :, :, None]
+def _render(render_segmentation, boxes):
+  """1 where flat boxes ((x, y, half_x, half_y), ...) on the plane show."""
+  mask = render_segmentation(
+      [({'shapeType': pybullet.GEOM_BOX,
+         'halfExtents': (half_x, half_y, 0.002)}, (x, y, PLANE_Z))
+       for x, y, half_x, half_y in boxes], SIZE)
+  return (mask >= 0).astype(np.float32)[None, :, :, None]
 
 
 @pytest.fixture(scope='module')
-def square_image(camera):
-  """A 4 cm white square centred at CENTRE, seen by the camera."""
-  return _render(camera, [(*CENTRE, 0.02, 0.02)])
+def square_image(render_segmentation):
+  """A 4 cm square centred at CENTRE, seen by the camera."""
+  return _render(render_segmentation, [(*CENTRE, 0.02, 0.02)])
 
 
 @pytest.fixture(scope='module')
-def bar_image(camera):
+def bar_image(render_segmentation):
   """A 12 cm bar along world x through CENTRE."""
-  return _render(camera, [(*CENTRE, 0.06, 0.01)])
+  return _render(render_segmentation, [(*CENTRE, 0.06, 0.01)])
 
 
 def _glimpse(camera, side=0.16, size=16):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pybullet
-import pybullet_data
 import pytest
 import tensorflow as tf
 
@@ -12,32 +11,12 @@ SIZE = 64
 
 
 @pytest.fixture(scope='module')
-def camera():
-  view = pybullet.computeViewMatrixFromYawPitchRoll(
-      (0.23, 0.2, 0.54), 1.0, 245.0, -56.0, 0.0, 2)
-  projection = pybullet.computeProjectionMatrixFOV(20.0, 1.0, 0.01, 10.0)
-  return view, projection
-
-
-@pytest.fixture(scope='module')
-def sphere_pixels(camera):
+def sphere_pixels(render_segmentation):
   """Where pybullet's renderer draws a small sphere at (0.55, 0.05, -0.1)."""
-  client = pybullet.connect(pybullet.DIRECT)
-  try:
-    pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(),
-                                     physicsClientId=client)
-    shape = pybullet.createVisualShape(pybullet.GEOM_SPHERE, radius=0.02,
-                                       physicsClientId=client)
-    body = pybullet.createMultiBody(baseVisualShapeIndex=shape,
-                                    basePosition=(0.55, 0.05, -0.1),
-                                    physicsClientId=client)
-    _, _, _, _, mask = pybullet.getCameraImage(
-        SIZE, SIZE, camera[0], camera[1],
-        renderer=pybullet.ER_TINY_RENDERER, physicsClientId=client)
-  finally:
-    pybullet.disconnect(client)
-  rows, columns = np.nonzero(np.reshape(mask, (SIZE, SIZE)) == body)
-  return rows, columns
+  mask = render_segmentation(
+      [({'shapeType': pybullet.GEOM_SPHERE, 'radius': 0.02},
+        (0.55, 0.05, -0.1))], SIZE)
+  return np.nonzero(mask == 0)
 
 
 def test_projection_lands_on_the_rendered_point(camera, sphere_pixels):
