@@ -47,6 +47,23 @@ def _transitions(count, seed=0, image_size=64):
   return transitions
 
 
+def _export_and_serve(critic, export_dir, image_size):
+  """Exports `critic` with the in-graph CEM; one greedy action served."""
+  path = cem_export_generator.CEMExportGenerator(
+      num_samples=16, num_elites=4, cem_iterations=2,
+      export_tf_example_signature=False).export(critic, export_dir, 0)
+  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
+      export_dir)
+  assert predictor.restore() and predictor.model_path == path
+  policy = policies.CEMPolicy(predictor, exported_cem_signature='cem_action',
+                              seed=0)
+  obs = {'image': np.zeros(tuple(image_size) + (3,), np.uint8),
+         'gripper_pose': np.zeros(4, np.float32),
+         'time_to_go': np.ones(1, np.float32)}
+  action, _ = policy.sample_action(obs, explore_prob=0.0)
+  return np.asarray(action)
+
+
 def test_the_critic_parses_exactly_what_the_collectors_record():
   critic = _critic()
   parsed = critic.preprocessor.get_in_feature_specification(ModeKeys.TRAIN)
@@ -130,21 +147,9 @@ def test_the_full_size_critic_exports_and_serves_cem_action(tmp_path):
   critic = grasping_critic.GraspingCriticModel(
       network='full', image_size=472, source_image_size=(512, 640),
       action_size=4, gamma=0.0, action_batch_size=16)
-  path = cem_export_generator.CEMExportGenerator(
-      num_samples=16, num_elites=4, cem_iterations=2,
-      export_tf_example_signature=False).export(
-          critic, str(tmp_path / 'export'), 0)
-  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
-      str(tmp_path / 'export'))
-  assert predictor.restore() and predictor.model_path == path
-  policy = policies.CEMPolicy(predictor, exported_cem_signature='cem_action',
-                              seed=0)
-  obs = {'image': np.zeros((512, 640, 3), np.uint8),
-         'gripper_pose': np.zeros(4, np.float32),
-         'time_to_go': np.ones(1, np.float32)}
-  action, _ = policy.sample_action(obs, explore_prob=0.0)
-  assert np.asarray(action).shape == (4,)
-  assert np.all(np.abs(np.asarray(action)) <= 1.0)
+  action = _export_and_serve(critic, str(tmp_path / 'export'), (512, 640))
+  assert action.shape == (4,)
+  assert np.all(np.abs(action) <= 1.0)
 
 
 def _model_inputs(transitions):
@@ -170,18 +175,6 @@ def test_the_glimpse_critic_trains_exports_and_serves_cem_action(tmp_path):
   assert np.isfinite(history.history['loss'][-1])
   assert any(not np.array_equal(before, after) for before, after in zip(
       initial, critic.q_network.get_weights()))
-  cem_export_generator.CEMExportGenerator(
-      num_samples=16, num_elites=4, cem_iterations=2,
-      export_tf_example_signature=False).export(
-          critic, str(tmp_path / 'export'), 3)
-  predictor = exported_savedmodel_predictor.ExportedSavedModelPredictor(
-      str(tmp_path / 'export'))
-  assert predictor.restore()
-  policy = policies.CEMPolicy(predictor, exported_cem_signature='cem_action',
-                              seed=0)
-  obs = {'image': np.zeros((64, 64, 3), np.uint8),
-         'gripper_pose': np.zeros(4, np.float32),
-         'time_to_go': np.ones(1, np.float32)}
-  action, _ = policy.sample_action(obs, explore_prob=0.0)
-  assert np.asarray(action).shape == (3,)
-  assert np.all(np.abs(np.asarray(action)) <= 1.0)
+  action = _export_and_serve(critic, str(tmp_path / 'export'), (64, 64))
+  assert action.shape == (3,)
+  assert np.all(np.abs(action) <= 1.0)
