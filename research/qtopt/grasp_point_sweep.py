@@ -2,7 +2,7 @@ r"""The grasp-point QT-Opt flywheel over seeds: what research/qtopt reports.
 
   python -m research.qtopt.grasp_point_sweep --seeds=0,1,2 \
       [--root_dir=./t2r_runs/qtopt/grasp_point] [--eval_episodes=300] \
-      [--workers=2] [--gin_bindings=...]
+      [--workers=2] [--image_size=64] [--gin_bindings=...]
 
 Runs `t2r-flywheel` with `research/qtopt/configs/grasp_point_flywheel.gin`
 once per seed (`SEED=<s>`, `ROOT_DIR=<root_dir>/seed<s>`; a finished run is
@@ -56,6 +56,9 @@ _MAX_STEPS = flags.DEFINE_integer('max_train_steps', 8000,
 _EVAL_EPISODES = flags.DEFINE_integer(
     'eval_episodes', 300, 'Test-object episodes per policy and seed.')
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Evaluation processes.')
+_IMAGE_SIZE = flags.DEFINE_integer(
+    'image_size', 64, 'Square camera images of the runs (their IMAGE_SIZE '
+    'binding) and of the evaluation envs.')
 
 
 def _rows(baselines: Sequence[str], export_dir: str = '',
@@ -64,7 +67,7 @@ def _rows(baselines: Sequence[str], export_dir: str = '',
   jobs = measure_baselines.make_jobs(
       ['grasp_point'], list(baselines), _EVAL_EPISODES.value, 10,
       {'object_split': 'test', 'randomization': 'none',
-       'image_size': (64, 64)}, 1, seed,
+       'image_size': (_IMAGE_SIZE.value,) * 2}, 1, seed,
       measure_baselines.DEFAULT_EPISODE_SEED, [], export_dir=export_dir)
   context = multiprocessing.get_context('spawn')
   with context.Pool(_WORKERS.value) as pool:
@@ -92,7 +95,9 @@ def main(argv):
   seeds = [int(seed) for seed in _SEEDS.value]
   os.makedirs(_ROOT_DIR.value, exist_ok=True)
   results = flywheel_seeds.run_seeds(CONFIG, seeds, _ROOT_DIR.value,
-                                     _MAX_STEPS.value, _BINDINGS.value,
+                                     _MAX_STEPS.value,
+                                     [f'IMAGE_SIZE = {_IMAGE_SIZE.value}'] +
+                                     _BINDINGS.value,
                                      _seed_result)
   for result in results:
     print(f"seed {result['seed']}: {100 * result['success']:.1f}% "
