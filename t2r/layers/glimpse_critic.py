@@ -37,6 +37,20 @@ from t2r.layers import plane_glimpse
 _WHO = 'PlaneGlimpseCritic'
 
 
+def random_flips(patches: tf.Tensor) -> tf.Tensor:
+  """Flips each (rows, h, w, c) patch up-down and left-right, each with p 1/2.
+
+  The four results are a parallel-jaw grasp's symmetries in the gripper's
+  frame: mirrored across the closing axis, across the fingers' plane, or
+  both (a turn by 180 degrees) it is the same grasp.
+  """
+  rows = tf.shape(patches)[0]
+  up_down = tf.random.uniform([rows, 1, 1, 1]) < 0.5
+  left_right = tf.random.uniform([rows, 1, 1, 1]) < 0.5
+  patches = tf.where(up_down, tf.reverse(patches, [1]), patches)
+  return tf.where(left_right, tf.reverse(patches, [2]), patches)
+
+
 def _sizes(name: str, values: Sequence[int]) -> tuple:
   values = tuple(values)
   if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1
@@ -66,13 +80,16 @@ class PlaneGlimpseCritic(tf_keras.layers.Layer):
     vector_fc_size: Width of the vector branch's FC layer.
     fc_sizes: Hidden FC layers after the join.
     l2_regularization: tf-keras L2 factor on the kernels.
+    flip_augmentation: In training, flip each patch up-down and left-right
+      at random (`random_flips`): the grasp's symmetries, four patches per
+      recorded grasp.
     **kwargs: Standard `tf_keras.layers.Layer` arguments.
 
   Call arguments:
     images: (rows, height, width, 3) float images of that camera, one per
       action row.
     head_inputs: (rows, k >= 3) floats; the first three are x, y, yaw.
-    training: Unused (no dropout or batch norm); kept for the interface.
+    training: Whether to apply `flip_augmentation`.
 
   Returns:
     (rows, 1) logits.
@@ -94,6 +111,7 @@ class PlaneGlimpseCritic(tf_keras.layers.Layer):
                vector_fc_size: int = 32,
                fc_sizes: Sequence[int] = (64,),
                l2_regularization: float = 0.0,
+               flip_augmentation: bool = False,
                **kwargs):
     super().__init__(**kwargs)
     if (isinstance(l2_regularization, bool) or
@@ -101,6 +119,9 @@ class PlaneGlimpseCritic(tf_keras.layers.Layer):
         not math.isfinite(l2_regularization) or l2_regularization < 0):
       raise ValueError(f'{_WHO} l2_regularization must be >= 0, got '
                        f'{l2_regularization!r}.')
+    if not isinstance(flip_augmentation, bool):
+      raise TypeError(f'{_WHO} flip_augmentation must be a bool, got '
+                      f'{flip_augmentation!r}.')
     self.glimpse = plane_glimpse.PlaneGlimpse(
         view_matrix, projection_matrix, plane_z=plane_z, side=glimpse_side,
         size=glimpse_size, name='glimpse')
@@ -110,7 +131,8 @@ class PlaneGlimpseCritic(tf_keras.layers.Layer):
         patch_fc_size=_sizes('patch_fc_size', (patch_fc_size,))[0],
         vector_fc_size=_sizes('vector_fc_size', (vector_fc_size,))[0],
         fc_sizes=_sizes('fc_sizes', fc_sizes),
-        l2_regularization=float(l2_regularization))
+        l2_regularization=float(l2_regularization),
+        flip_augmentation=flip_augmentation)
     regularizer = (tf_keras.regularizers.l2(l2_regularization)
                    if l2_regularization else None)
 
@@ -138,9 +160,10 @@ class PlaneGlimpseCritic(tf_keras.layers.Layer):
                              head_inputs: tf.Tensor,
                              training=None) -> tf.Tensor:
     """(rows, 1) logits; `state_embedding` holds one image per row."""
-    del training
     head_inputs = tf.cast(tf.convert_to_tensor(head_inputs), tf.float32)
     net = self.glimpse(state_embedding, head_inputs)
+    if training and self._config['flip_augmentation']:
+      net = random_flips(net)
     for i, conv in enumerate(self.convs):
       net = conv(net)
       if i % 2 == 1:

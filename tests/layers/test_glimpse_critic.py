@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from t2r.layers.glimpse_critic import PlaneGlimpseCritic
+from t2r.layers.glimpse_critic import random_flips
 
 
 def _inputs(rows=3, seed=0):
@@ -48,9 +49,36 @@ def test_l2_regularization_adds_one_loss_per_kernel(camera):
   assert len(critic.losses) == 6
 
 
+def test_random_flips_give_each_patch_one_of_its_four_symmetries():
+  tf.random.set_seed(0)
+  patches = np.random.default_rng(0).uniform(size=(64, 4, 4, 1))
+  flipped = random_flips(tf.constant(patches, tf.float32)).numpy()
+  symmetries = [lambda p: p, lambda p: p[::-1], lambda p: p[:, ::-1],
+                lambda p: p[::-1, ::-1]]
+  seen = set()
+  for patch, out in zip(patches, flipped):
+    matches = [i for i, symmetry in enumerate(symmetries)
+               if np.allclose(symmetry(patch), out)]
+    assert len(matches) == 1
+    seen.add(matches[0])
+  assert seen == {0, 1, 2, 3}
+
+
+def test_flip_augmentation_acts_in_training_only(camera):
+  tf.random.set_seed(0)
+  critic = PlaneGlimpseCritic(*camera, flip_augmentation=True)
+  images, actions = _inputs(rows=32)
+  plain = critic(images, actions).numpy()
+  np.testing.assert_array_equal(critic(images, actions, training=False),
+                                plain)
+  augmented = critic(images, actions, training=True).numpy()
+  assert not np.allclose(augmented, plain, atol=1e-6)
+
+
 def test_the_config_round_trips(camera):
   critic = PlaneGlimpseCritic(*camera, glimpse_size=8, conv_filters=(8, 8),
-                              patch_fc_size=16, fc_sizes=(16, 8))
+                              patch_fc_size=16, fc_sizes=(16, 8),
+                              flip_augmentation=True)
   images, actions = _inputs()
   critic(images, actions)
   clone = PlaneGlimpseCritic.from_config(critic.get_config())
@@ -69,3 +97,8 @@ def test_the_config_round_trips(camera):
 def test_bad_arguments_are_clear_value_errors(camera, kwargs, message):
   with pytest.raises(ValueError, match=message):
     PlaneGlimpseCritic(*camera, **kwargs)
+
+
+def test_a_non_bool_flip_augmentation_is_a_type_error(camera):
+  with pytest.raises(TypeError, match='flip_augmentation must be a bool'):
+    PlaneGlimpseCritic(*camera, flip_augmentation='yes')
