@@ -14,8 +14,8 @@ scenes, in each env of `--eval_envs` (domain randomization 'none',
 'randomized' or 'shifted': the shifted env, unseen colours and camera
 offsets, measures transfer). `--randomization` is what the runs' collectors
 and evaluator act in. Reports success as mean ± sd and worst over seeds
-(target 0.75, on the first of `--eval_envs`), each with its Wilson 95% interval, the episodes collected, train steps and
-wall time; writes `<root_dir>/grasp_point_sweep.{md,json}` and the learning
+(target 0.75, on the first of `--eval_envs`), each with its Wilson 95%
+interval, the episodes collected, train steps and wall time; writes `<root_dir>/grasp_point_sweep.{md,json}` and the learning
 curves (the evaluator's success on its 40 test scenes against collected
 episodes, one curve per seed, baselines as lines) to
 `<root_dir>/learning_curve.png`. Exits non-zero if a run fails or a seed
